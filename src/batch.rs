@@ -1,0 +1,218 @@
+//! The batch envelope: `{"results": [event, ...]}`.
+//!
+//! Spektr delivers every webhook as a batch. [`parse`] decodes one strictly (one
+//! broken event fails the call, and the error names its index);
+//! [`parse_lenient`] decodes each event on its own, so that a broken event is
+//! handed back raw, as a [`Rejected`], while every good event around it is kept.
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use crate::error::{position_of, Error, Provider};
+
+/// A batch of events, `{"results": [...]}`.
+///
+/// Keys beside `results` are accepted and ignored when reading; writing
+/// produces `{"results": [...]}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Batch<E> {
+    /// The events, in delivery order.
+    pub results: Vec<E>,
+}
+
+impl<E> Default for Batch<E> {
+    fn default() -> Self {
+        Batch {
+            results: Vec::new(),
+        }
+    }
+}
+
+impl<E> From<Vec<E>> for Batch<E> {
+    fn from(results: Vec<E>) -> Self {
+        Batch { results }
+    }
+}
+
+impl<E> IntoIterator for Batch<E> {
+    type Item = E;
+    type IntoIter = std::vec::IntoIter<E>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.results.into_iter()
+    }
+}
+
+impl<'a, E> IntoIterator for &'a Batch<E> {
+    type Item = &'a E;
+    type IntoIter = std::slice::Iter<'a, E>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.results.iter()
+    }
+}
+
+/// An event of a batch that could not be decoded, kept exactly as received.
+#[derive(Debug, Clone)]
+pub struct Rejected {
+    index: usize,
+    raw_json: Box<str>,
+    error: Error,
+}
+
+impl Rejected {
+    /// The event's index in the batch's `results`.
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// The event's text byte for byte as it stood in the body: store it in a
+    /// dead-letter queue and replay it once the crate (or the data) is fixed.
+    pub fn raw_json(&self) -> &str {
+        &self.raw_json
+    }
+
+    /// Why the event was rejected; its message names the index and, when
+    /// readable, the event type.
+    pub fn error(&self) -> &Error {
+        &self.error
+    }
+
+    /// Takes the raw text and the error out.
+    pub fn into_parts(self) -> (String, Error) {
+        (self.raw_json.into(), self.error)
+    }
+}
+
+/// Decodes a batch strictly: every event must decode, else the call fails with
+/// an error that names the first failing event's index.
+///
+/// ```
+/// use kyc_webhooks::{batch, spektr};
+/// let body = br#"{"results": [{"id": "e1", "spektrId": "s1", "eventType": "a_future_type",
+///     "timestamp": 1752662761594, "data": {}}]}"#;
+/// let batch = batch::parse::<spektr::Event>(body)?;
+/// assert_eq!(batch.results[0].type_name(), "a_future_type");
+/// # Ok::<(), kyc_webhooks::Error>(())
+/// ```
+pub fn parse<E: DeserializeOwned>(body: &[u8]) -> Result<Batch<E>, Error> {
+    parse_as(None, body)
+}
+
+/// Decodes a batch event by event: the envelope must be JSON with a `results`
+/// array (else `Err`), but each event stands alone. One item per event, in
+/// delivery order: the decoded event, or a [`Rejected`] holding its raw text and
+/// the error. No good event is lost because of a bad neighbour.
+///
+/// ```
+/// use kyc_webhooks::{batch, spektr};
+/// let body = br#"{"results": [
+///     {"id": "e1", "spektrId": "s1", "eventType": "step_init", "timestamp": 1, "data": {"processId": 7}},
+///     {"id": "e2", "spektrId": "s1", "eventType": "a_future_type", "timestamp": 2, "data": {}}
+/// ]}"#;
+/// let items = batch::parse_lenient::<spektr::Event>(body)?;
+/// let rejected = items[0].as_ref().unwrap_err();
+/// assert_eq!(rejected.index(), 0);
+/// assert!(rejected.raw_json().contains(r#""processId": 7"#));
+/// assert_eq!(items[1].as_ref().unwrap().id(), "e2");
+/// # Ok::<(), kyc_webhooks::Error>(())
+/// ```
+pub fn parse_lenient<E: DeserializeOwned>(body: &[u8]) -> Result<Vec<Result<E, Rejected>>, Error> {
+    parse_lenient_as(None, body)
+}
+
+/// The batch as read in the first pass: each event's text, unparsed.
+#[derive(Deserialize)]
+struct RawBatch<'a> {
+    #[serde(borrow)]
+    results: Vec<&'a RawValue>,
+}
+
+fn envelope(provider: Option<Provider>, body: &[u8]) -> Result<RawBatch<'_>, Error> {
+    serde_json::from_slice(body).map_err(|e| Error::envelope(provider, &e))
+}
+
+pub(crate) fn parse_as<E: DeserializeOwned>(
+    provider: Option<Provider>,
+    body: &[u8],
+) -> Result<Batch<E>, Error> {
+    let raw = envelope(provider, body)?;
+    let results = raw
+        .results
+        .iter()
+        .enumerate()
+        .map(|(index, event)| decode(provider, body, index, event))
+        .collect::<Result<_, _>>()?;
+    Ok(Batch { results })
+}
+
+pub(crate) fn parse_lenient_as<E: DeserializeOwned>(
+    provider: Option<Provider>,
+    body: &[u8],
+) -> Result<Vec<Result<E, Rejected>>, Error> {
+    let raw = envelope(provider, body)?;
+    Ok(raw
+        .results
+        .iter()
+        .enumerate()
+        .map(|(index, event)| {
+            decode(provider, body, index, event).map_err(|error| Rejected {
+                index,
+                raw_json: event.get().into(),
+                error,
+            })
+        })
+        .collect())
+}
+
+fn decode<E: DeserializeOwned>(
+    provider: Option<Provider>,
+    body: &[u8],
+    index: usize,
+    event: &RawValue,
+) -> Result<E, Error> {
+    let text = event.get();
+    serde_json::from_str(text).map_err(|e| {
+        let (sniffed, event_type) = sniff(text);
+        // The event's text is a slice of `body`: its offset gives its position.
+        let offset = (text.as_ptr() as usize).wrapping_sub(body.as_ptr() as usize);
+        Error::event(
+            provider.or(sniffed),
+            Some(index),
+            event_type,
+            &e,
+            Some(position_of(body, offset)),
+        )
+    })
+}
+
+/// Decodes a body that is one event (not a batch) of `provider`.
+pub(crate) fn parse_single<E: DeserializeOwned>(provider: Provider, body: &[u8]) -> Result<E, Error> {
+    serde_json::from_slice(body).map_err(|e| {
+        let event_type = std::str::from_utf8(body).ok().and_then(|text| sniff(text).1);
+        Error::event(Some(provider), None, event_type, &e, None)
+    })
+}
+
+/// Reads what an error message should name from an event that failed to
+/// decode: its type, and from the key that holds it, its provider. Runs on the
+/// error path only.
+fn sniff(text: &str) -> (Option<Provider>, Option<String>) {
+    #[derive(Deserialize)]
+    struct TypeKeys {
+        #[serde(rename = "eventType")]
+        event_type: Option<serde_json::Value>,
+        #[serde(rename = "type")]
+        type_: Option<serde_json::Value>,
+    }
+    match serde_json::from_str::<TypeKeys>(text) {
+        Ok(TypeKeys {
+            event_type: Some(serde_json::Value::String(name)),
+            ..
+        }) => (Some(Provider::Spektr), Some(name)),
+        Ok(TypeKeys {
+            type_: Some(serde_json::Value::String(name)),
+            ..
+        }) => (Some(Provider::PredictaId), Some(name)),
+        _ => (None, None),
+    }
+}

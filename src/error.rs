@@ -1,0 +1,228 @@
+//! The crate's one error type.
+
+use std::fmt;
+
+/// The platform a webhook came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Provider {
+    /// Spektr: batched deliveries, `{"results": [...]}`.
+    Spektr,
+    /// PredictaID: one signed event envelope per delivery.
+    PredictaId,
+}
+
+impl Provider {
+    /// The provider's name as it writes it (`Spektr`, `PredictaID`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Provider::Spektr => "Spektr",
+            Provider::PredictaId => "PredictaID",
+        }
+    }
+}
+
+impl fmt::Display for Provider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What went wrong, in the terms a handler decides on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The bytes are not valid JSON (or not UTF-8). Resending the same body will
+    /// fail the same way.
+    Syntax,
+    /// Valid JSON that does not fit: a missing required field, a value of the
+    /// wrong type, an out-of-range timestamp, a duplicate key.
+    Data,
+    /// The input ended in the middle of a JSON value: often a truncated body.
+    Eof,
+}
+
+/// Where in the input the failure is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Scope {
+    /// The batch envelope itself (`{"results": [...]}`): nothing could be read.
+    Envelope,
+    /// One event: in a batch (`Some(index)`) or a single-event delivery (`None`).
+    Event(Option<usize>),
+}
+
+/// Why a webhook body, or one event in it, could not be decoded.
+///
+/// The message says what failed and where: the provider (when known), the
+/// event's index in the batch, the event type when it could be read, serde's
+/// description of the failure and the line and column in the body.
+///
+/// ```
+/// let body = br#"{"results": [{"id": "e1", "spektrId": "s1", "eventType": "step_init",
+///     "timestamp": 1752662761594, "data": {"processId": 7}}]}"#;
+/// let err = kyc_webhooks::spektr::parse_batch(body).unwrap_err();
+/// assert_eq!(err.index(), Some(0));
+/// assert_eq!(err.event_type(), Some("step_init"));
+/// assert_eq!(err.kind(), kyc_webhooks::ErrorKind::Data);
+/// assert!(err.to_string().starts_with("Spektr event results[0] of type \"step_init\": invalid type"));
+/// ```
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct Error(Box<Inner>);
+
+#[derive(Debug, Clone)]
+struct Inner {
+    kind: ErrorKind,
+    provider: Option<Provider>,
+    scope: Scope,
+    event_type: Option<String>,
+    /// serde's message without its position suffix.
+    message: String,
+    /// 1-based line and column in the whole body; `None` when serde gave none.
+    position: Option<(usize, usize)>,
+}
+
+impl Error {
+    /// The kind of failure.
+    pub fn kind(&self) -> ErrorKind {
+        self.0.kind
+    }
+
+    /// The provider, when the caller or the event said which.
+    pub fn provider(&self) -> Option<Provider> {
+        self.0.provider
+    }
+
+    /// The failing event's index in the batch's `results`; `None` for the
+    /// envelope or a single-event (PredictaID) body.
+    pub fn index(&self) -> Option<usize> {
+        match self.0.scope {
+            Scope::Event(index) => index,
+            Scope::Envelope => None,
+        }
+    }
+
+    /// Whether the batch envelope itself is broken (not JSON, no `results`
+    /// array): then no event at all could be read from the body.
+    pub fn is_envelope(&self) -> bool {
+        self.0.scope == Scope::Envelope
+    }
+
+    /// The failing event's type as sent (`eventType` or `type`), when it could
+    /// be read.
+    pub fn event_type(&self) -> Option<&str> {
+        self.0.event_type.as_deref()
+    }
+
+    /// The 1-based line in the body where decoding stopped, when known.
+    pub fn line(&self) -> Option<usize> {
+        self.0.position.map(|(line, _)| line)
+    }
+
+    /// The 1-based column in the body where decoding stopped, when known.
+    pub fn column(&self) -> Option<usize> {
+        self.0.position.map(|(_, column)| column)
+    }
+
+    /// An error about the whole body of a batch.
+    pub(crate) fn envelope(provider: Option<Provider>, source: &serde_json::Error) -> Self {
+        Self::from_json(provider, Scope::Envelope, None, source, None)
+    }
+
+    /// An error about one event. `origin` is the line and column in the body at
+    /// which the event's text starts, to turn serde's position (relative to the
+    /// event's text) into one in the body; `None` when the event is the body.
+    pub(crate) fn event(
+        provider: Option<Provider>,
+        index: Option<usize>,
+        event_type: Option<String>,
+        source: &serde_json::Error,
+        origin: Option<(usize, usize)>,
+    ) -> Self {
+        Self::from_json(provider, Scope::Event(index), event_type, source, origin)
+    }
+
+    fn from_json(
+        provider: Option<Provider>,
+        scope: Scope,
+        event_type: Option<String>,
+        source: &serde_json::Error,
+        origin: Option<(usize, usize)>,
+    ) -> Self {
+        let kind = match source.classify() {
+            serde_json::error::Category::Syntax | serde_json::error::Category::Io => {
+                ErrorKind::Syntax
+            }
+            serde_json::error::Category::Data => ErrorKind::Data,
+            serde_json::error::Category::Eof => ErrorKind::Eof,
+        };
+        let mut message = source.to_string();
+        let position = (source.line() != 0).then(|| {
+            let suffix = format!(" at line {} column {}", source.line(), source.column());
+            if message.ends_with(&suffix) {
+                message.truncate(message.len() - suffix.len());
+            }
+            match origin {
+                None => (source.line(), source.column()),
+                Some((line, column)) if source.line() == 1 => {
+                    (line, column + source.column().saturating_sub(1))
+                }
+                Some((line, _)) => (line + source.line() - 1, source.column()),
+            }
+        });
+        Error(Box::new(Inner {
+            kind,
+            provider,
+            scope,
+            event_type,
+            message,
+            position,
+        }))
+    }
+}
+
+impl fmt::Display for Inner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.provider {
+            Some(provider) => write!(f, "{provider} ")?,
+            None => f.write_str("webhook ")?,
+        }
+        match self.scope {
+            Scope::Envelope => f.write_str("batch")?,
+            Scope::Event(Some(index)) => write!(f, "event results[{index}]")?,
+            Scope::Event(None) => f.write_str("event")?,
+        }
+        if let Some(event_type) = &self.event_type {
+            write!(f, " of type {event_type:?}")?;
+        }
+        write!(f, ": {}", self.message)?;
+        if let Some((line, column)) = self.position {
+            write!(f, " at line {line} column {column}")?;
+        }
+        Ok(())
+    }
+}
+
+/// 1-based line and column of byte `offset` in `body`, counted as serde_json
+/// counts them (columns in bytes).
+pub(crate) fn position_of(body: &[u8], offset: usize) -> (usize, usize) {
+    let before = &body[..offset.min(body.len())];
+    let line = 1 + before.iter().filter(|&&b| b == b'\n').count();
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    (line, offset - line_start + 1)
+}
+
+/// The error of parsing a provider's `EventType` from a name it does not
+/// document (`"process_run_end".parse::<spektr::EventType>()`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{name:?} is not a documented {provider} event type")]
+#[non_exhaustive]
+pub struct UnknownEventType {
+    /// The provider whose types were searched.
+    pub provider: Provider,
+    /// The name that was given.
+    pub name: String,
+}

@@ -1,0 +1,328 @@
+//! The PredictaID event envelope and its typed payloads.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Serialize, Serializer};
+use serde_json::Value;
+
+use super::*;
+use crate::wire::enums::open_enum;
+use crate::wire::time::{serialize_rfc3339, Rfc3339};
+use crate::wire::{keep_unknown, set_once, Extra, Key};
+use crate::Provider;
+
+open_enum! {
+    /// The kind of object an event is about (`aggregateType`).
+    pub enum AggregateType {
+        /// `SESSION`: a KYC session.
+        Session = "SESSION",
+        /// `CUSTOMER`: a customer profile.
+        Customer = "CUSTOMER",
+        /// `FLOW`: a KYC flow.
+        Flow = "FLOW",
+        /// `KYT_TRANSACTION`: a transaction under KYT monitoring.
+        KytTransaction = "KYT_TRANSACTION",
+    }
+}
+
+/// A `data` whose `type` this version of the crate does not know, kept whole.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct UnknownPayload {
+    /// The `type` as sent.
+    pub event_type: String,
+    /// The `data` as sent, any JSON.
+    pub data: Value,
+}
+
+impl UnknownPayload {
+    /// A payload of an unknown type.
+    pub fn new(event_type: impl Into<String>, data: Value) -> Self {
+        UnknownPayload {
+            event_type: event_type.into(),
+            data,
+        }
+    }
+}
+
+/// Defines `EventType`, `Payload` and the dispatch between them from one list.
+macro_rules! payloads {
+    ( $( $(#[$attr:meta])* $variant:ident($data:ty) = $wire:literal, )+ ) => {
+        crate::wire::event_type::event_type_enum! {
+            Provider::PredictaId;
+            /// A documented PredictaID event type (the wire `type`).
+            pub enum EventType { $( $(#[$attr])* $variant = $wire, )+ }
+        }
+
+        /// An event's `type` and `data` together: one variant per documented
+        /// type, each with its typed data, and [`Payload::Other`] for a type the
+        /// crate does not know.
+        #[derive(Debug, Clone, PartialEq)]
+        #[non_exhaustive]
+        pub enum Payload {
+            $( $(#[$attr])* $variant($data), )+
+            /// A type this version of the crate does not know.
+            Other(UnknownPayload),
+        }
+
+        impl Payload {
+            /// The wire `type`, also for an unknown type.
+            pub fn type_name(&self) -> &str {
+                match self {
+                    $( Payload::$variant(_) => $wire, )+
+                    Payload::Other(unknown) => &unknown.event_type,
+                }
+            }
+
+            /// The documented type, or `None` for [`Payload::Other`].
+            pub fn event_type(&self) -> Option<EventType> {
+                match self {
+                    $( Payload::$variant(_) => Some(EventType::$variant), )+
+                    Payload::Other(_) => None,
+                }
+            }
+
+            /// Writes the `data` value.
+            fn serialize_data<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                match self {
+                    $( Payload::$variant(data) => data.serialize(serializer), )+
+                    Payload::Other(unknown) => unknown.data.serialize(serializer),
+                }
+            }
+        }
+
+        impl<'de> DeserializeSeed<'de> for DataSeed<'_> {
+            type Value = Payload;
+            fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Payload, D::Error> {
+                Ok(match EventType::from_wire(self.0) {
+                    $( Some(EventType::$variant) => Payload::$variant(<$data>::deserialize(deserializer)?), )+
+                    None => Payload::Other(UnknownPayload::new(self.0, Value::deserialize(deserializer)?)),
+                })
+            }
+        }
+    };
+}
+
+payloads! {
+    /// `session.created`: a new KYC session was created.
+    SessionCreated(SessionCreated) = "session.created",
+    /// `session.completed`: a KYC session was completed.
+    SessionCompleted(SessionCompleted) = "session.completed",
+    /// `customer.identified`: an anonymous customer was linked to a profile.
+    CustomerIdentified(CustomerIdentified) = "customer.identified",
+    /// `flow.version.published`: a Green flow version was promoted to Blue.
+    FlowVersionPublished(FlowVersionPublished) = "flow.version.published",
+    /// `kyt.transaction.queued`: a transaction was queued for pipeline processing.
+    KytTransactionQueued(KytTransactionQueued) = "kyt.transaction.queued",
+    /// `kyt.transaction.reprocess.requested`: a transaction was submitted for reprocessing.
+    KytTransactionReprocessRequested(KytTransactionReprocessRequested) = "kyt.transaction.reprocess.requested",
+    /// `kyt.transaction.pipeline.completed`: pipeline processing finished for a transaction.
+    KytTransactionPipelineCompleted(KytTransactionPipelineCompleted) = "kyt.transaction.pipeline.completed",
+    /// `kyt.transaction.dead_lettered`: a transaction was moved to dead-letter handling.
+    KytTransactionDeadLettered(KytTransactionDeadLettered) = "kyt.transaction.dead_lettered",
+}
+
+/// Reads `data` for the event type named.
+struct DataSeed<'a>(&'a str);
+
+/// A PredictaID webhook event: the envelope every delivery has, with the typed
+/// payload in [`data`](Event::data).
+///
+/// ```
+/// use kyc_webhooks::predictaid::{self, Payload, SessionStatus};
+/// let body = br#"{"id": "evt_1", "type": "session.created", "occurredAt": "2026-03-23T12:00:00.000Z",
+///   "companyId": "comp_123", "aggregateType": "SESSION", "aggregateId": "sess_123", "version": "v1",
+///   "data": {"customerId": "cust_456", "flowId": "flow_789", "flowVersionId": "ver_001",
+///            "clientAppId": "app_123", "status": "PENDING"}}"#;
+/// let event = predictaid::parse(body)?;
+/// assert_eq!(event.id(), "evt_1");
+/// match &event.data {
+///     Payload::SessionCreated(session) => assert_eq!(session.status, SessionStatus::Pending),
+///     other => panic!("unexpected {}", other.type_name()),
+/// }
+/// # Ok::<(), kyc_webhooks::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Event {
+    /// The event's unique ID (`id`): deduplicate retried deliveries on it.
+    pub id: String,
+    /// When the event happened (`occurredAt`, RFC 3339 on the wire).
+    pub occurred_at: DateTime<Utc>,
+    /// The company (PredictaID customer account) the event belongs to (`companyId`).
+    pub company_id: String,
+    /// The kind of object the event is about (`aggregateType`).
+    pub aggregate_type: AggregateType,
+    /// The ID of that object (`aggregateId`).
+    pub aggregate_id: String,
+    /// The `type` and its typed `data`.
+    pub data: Payload,
+    /// The envelope version (`version`), e.g. `v1`.
+    pub version: String,
+    /// Top-level fields this version of the crate does not know, kept verbatim.
+    pub extra: Extra,
+    /// `occurredAt` as received, when it was not in the canonical
+    /// `2026-03-23T12:00:00.000Z` form, so it can be written back unchanged.
+    occurred_at_text: Option<Box<str>>,
+}
+
+impl Event {
+    /// An event with `version` `v1` (the only documented version) and no extra
+    /// fields.
+    pub fn new(
+        id: impl Into<String>,
+        occurred_at: DateTime<Utc>,
+        company_id: impl Into<String>,
+        aggregate_type: AggregateType,
+        aggregate_id: impl Into<String>,
+        data: Payload,
+    ) -> Self {
+        Event {
+            id: id.into(),
+            occurred_at,
+            company_id: company_id.into(),
+            aggregate_type,
+            aggregate_id: aggregate_id.into(),
+            data,
+            version: "v1".to_owned(),
+            extra: Extra::new(),
+            occurred_at_text: None,
+        }
+    }
+
+    /// The event's unique ID (`id`).
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The company the event belongs to (`companyId`).
+    pub fn company_id(&self) -> &str {
+        &self.company_id
+    }
+
+    /// When the event happened (`occurredAt`).
+    pub fn occurred_at(&self) -> DateTime<Utc> {
+        self.occurred_at
+    }
+
+    /// The wire `type`, also for an unknown type.
+    pub fn type_name(&self) -> &str {
+        self.data.type_name()
+    }
+
+    /// The documented type, or `None` for an unknown one.
+    pub fn event_type(&self) -> Option<EventType> {
+        self.data.event_type()
+    }
+}
+
+impl Serialize for Event {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        struct OccurredAt<'a>(&'a Event);
+        impl Serialize for OccurredAt<'_> {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serialize_rfc3339(
+                    &self.0.occurred_at,
+                    self.0.occurred_at_text.as_deref(),
+                    serializer,
+                )
+            }
+        }
+        struct Data<'a>(&'a Payload);
+        impl Serialize for Data<'_> {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                self.0.serialize_data(serializer)
+            }
+        }
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("type", self.data.type_name())?;
+        map.serialize_entry("occurredAt", &OccurredAt(self))?;
+        map.serialize_entry("companyId", &self.company_id)?;
+        map.serialize_entry("aggregateType", &self.aggregate_type)?;
+        map.serialize_entry("aggregateId", &self.aggregate_id)?;
+        map.serialize_entry("data", &Data(&self.data))?;
+        map.serialize_entry("version", &self.version)?;
+        for (key, value) in &self.extra {
+            map.serialize_entry(key, value)?;
+        }
+        map.end()
+    }
+}
+
+/// `data` as read: typed at once when `type` came first, else buffered.
+// Lives on the stack for the length of one event's decoding only.
+#[allow(clippy::large_enum_variant)]
+enum DataSlot {
+    Typed(Payload),
+    Buffered(Value),
+}
+
+impl<'de> Deserialize<'de> for Event {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(EventVisitor)
+    }
+}
+
+struct EventVisitor;
+
+impl<'de> Visitor<'de> for EventVisitor {
+    type Value = Event;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a PredictaID event object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Event, A::Error> {
+        let mut id = None;
+        let mut type_name: Option<Key<'de>> = None;
+        let mut occurred_at: Option<Rfc3339> = None;
+        let mut company_id = None;
+        let mut aggregate_type = None;
+        let mut aggregate_id = None;
+        let mut data = None;
+        let mut version = None;
+        let mut extra = Extra::new();
+        while let Some(key) = map.next_key::<Key<'de>>()? {
+            match key.as_str() {
+                "id" => set_once(&mut id, "id", map.next_value::<String>()?)?,
+                "type" => set_once(&mut type_name, "type", map.next_value()?)?,
+                "occurredAt" => set_once(&mut occurred_at, "occurredAt", map.next_value()?)?,
+                "companyId" => set_once(&mut company_id, "companyId", map.next_value::<String>()?)?,
+                "aggregateType" => set_once(&mut aggregate_type, "aggregateType", map.next_value()?)?,
+                "aggregateId" => set_once(&mut aggregate_id, "aggregateId", map.next_value::<String>()?)?,
+                "version" => set_once(&mut version, "version", map.next_value::<String>()?)?,
+                "data" => {
+                    let slot = match &type_name {
+                        Some(name) => DataSlot::Typed(map.next_value_seed(DataSeed(name.as_str()))?),
+                        None => DataSlot::Buffered(map.next_value::<Value>()?),
+                    };
+                    set_once(&mut data, "data", slot)?;
+                }
+                _ => keep_unknown(&mut map, &mut extra, key)?,
+            }
+        }
+        let type_name = type_name.ok_or_else(|| de::Error::missing_field("type"))?;
+        let data = match data.ok_or_else(|| de::Error::missing_field("data"))? {
+            DataSlot::Typed(payload) => payload,
+            DataSlot::Buffered(value) => DataSeed(type_name.as_str())
+                .deserialize(value)
+                .map_err(de::Error::custom)?,
+        };
+        let occurred_at = occurred_at.ok_or_else(|| de::Error::missing_field("occurredAt"))?;
+        Ok(Event {
+            id: id.ok_or_else(|| de::Error::missing_field("id"))?,
+            occurred_at: occurred_at.instant,
+            company_id: company_id.ok_or_else(|| de::Error::missing_field("companyId"))?,
+            aggregate_type: aggregate_type.ok_or_else(|| de::Error::missing_field("aggregateType"))?,
+            aggregate_id: aggregate_id.ok_or_else(|| de::Error::missing_field("aggregateId"))?,
+            data,
+            version: version.ok_or_else(|| de::Error::missing_field("version"))?,
+            extra,
+            occurred_at_text: occurred_at.text,
+        })
+    }
+}

@@ -1,0 +1,34 @@
+//! PredictaID webhook events.
+//!
+//! PredictaID sends one event per delivery (no batch): an envelope (`id`,
+//! `type`, `occurredAt`, `companyId`, `aggregateType`, `aggregateId`, `data`,
+//! `version`) whose `data` depends on `type`. [`parse`] decodes it into an
+//! [`Event`] whose [`data`](Event::data) is a [`Payload`] to `match` on.
+//!
+//! PredictaID signs each delivery (`X-PredictAid-Signature`, HMAC-SHA256 of the
+//! raw body): check it on the raw bytes before trusting what they say.
+
+mod customer;
+mod event;
+mod flow;
+mod kyt;
+mod session;
+
+pub use customer::{CustomerIdentified, ResolutionType};
+pub use event::{AggregateType, Event, EventType, Payload, UnknownPayload};
+pub use flow::FlowVersionPublished;
+pub use kyt::{
+    KytTransactionDeadLettered, KytTransactionPipelineCompleted, KytTransactionQueued,
+    KytTransactionReprocessRequested, TransactionStatus,
+};
+pub use session::{SessionCompleted, SessionCreated, SessionStatus};
+
+use crate::{Error, Provider};
+
+/// Decodes the body of a PredictaID delivery: one event.
+///
+/// An unknown `type` is kept as [`Payload::Other`]; a documented type whose
+/// `data` does not fit is an error naming the type and the position.
+pub fn parse(body: &[u8]) -> Result<Event, Error> {
+    crate::batch::parse_single(Provider::PredictaId, body)
+}

@@ -1,0 +1,208 @@
+//! Customer events: tags, status changes, duplicates and record changes.
+
+#![allow(deprecated)]
+
+use serde_json::Value;
+
+use crate::wire::enums::open_enum;
+use crate::wire::record::record;
+
+open_enum! {
+    /// A customer's status in Spektr.
+    pub enum CustomerStatus {
+        /// `pending`
+        Pending = "pending",
+        /// `approved`
+        Approved = "approved",
+        /// `rejected`
+        Rejected = "rejected",
+        /// `archived`
+        Archived = "archived",
+    }
+}
+
+open_enum! {
+    /// What happened to a tag (`action` of `customer_tag_add`/`customer_tag_remove`).
+    pub enum TagAction {
+        /// `add`
+        Add = "add",
+        /// `remove`
+        Remove = "remove",
+    }
+}
+
+open_enum! {
+    /// What made a change (`method.type`).
+    pub enum MethodType {
+        /// `process`: a process node.
+        Process = "process",
+        /// `user`: a user, by hand.
+        User = "user",
+        /// `api`: a call to Spektr's API.
+        Api = "api",
+    }
+}
+
+record! {
+    /// The data of `customer_tag_add` and `customer_tag_remove`: a tag was added
+    /// to or removed from a customer, by a process or a user.
+    pub struct CustomerTag {
+        required {
+            /// Whether the tag was added or removed (`action`).
+            action: TagAction = "action",
+        }
+        optional {
+            /// Tag ID (`tagId`; documented, but absent from Spektr's own sample).
+            tag_id: String = "tagId",
+            /// Tag name, if present (`tagName`).
+            tag_name: String = "tagName",
+            /// The user who added or removed the tag; may be null (`userId`).
+            user_id: String = "userId",
+            /// The process that added or removed the tag; may be null (`processId`).
+            process_id: String = "processId",
+            /// Associated reference, if present (`reference`).
+            reference: String = "reference",
+        }
+    }
+}
+
+record! {
+    /// The data of the deprecated `customer_status_change` event.
+    #[deprecated(note = "Spektr deprecated `customer_status_change`; use `CustomerStatusChanged`")]
+    pub struct CustomerStatusChange {
+        required {
+            /// Name of the end-user, individual or corporation (`customerName`).
+            customer_name: String = "customerName",
+        }
+        optional {
+            /// Status before the change (`oldStatus`).
+            old_status: CustomerStatus = "oldStatus",
+            /// Status after the change (`newStatus`).
+            new_status: CustomerStatus = "newStatus",
+            /// The user who changed the status, if a user did (`userId`).
+            user_id: String = "userId",
+            /// The process that changed the status, if a process did (`processId`).
+            process_id: String = "processId",
+            /// Name of that process (`processName`).
+            process_name: String = "processName",
+        }
+    }
+}
+
+record! {
+    /// How a change was made (`method`).
+    pub struct Method {
+        required {
+            /// The source of the change (`type`).
+            method_type: MethodType = "type",
+        }
+        optional {
+            /// The process that made the change, when `type` is `process` (`processId`).
+            process_id: String = "processId",
+            /// The user who made the change, when `type` is `user` (`userId`).
+            user_id: String = "userId",
+        }
+    }
+}
+
+record! {
+    /// The data of `customer_status_changed`: a customer's status changed
+    /// through a status node or by hand.
+    pub struct CustomerStatusChanged {
+        required {
+            /// What made the change (`method`).
+            method: Method = "method",
+        }
+        optional {
+            /// Status before the change (`oldStatus`).
+            old_status: CustomerStatus = "oldStatus",
+            /// Status after the change (`newStatus`).
+            new_status: CustomerStatus = "newStatus",
+            /// The customer's ID, repeated (`spektr_id`; in Spektr's sample only).
+            spektr_id: String = "spektr_id",
+        }
+    }
+}
+
+record! {
+    /// The data of `customer_duplicate_detection`: a customer was found to be a
+    /// duplicate.
+    pub struct CustomerDuplicateDetection {
+        required {
+            /// The records involved (`customerDuplicateData`).
+            customer_duplicate_data: CustomerDuplicateData = "customerDuplicateData",
+        }
+        optional {
+            /// ID of the process (`processId`).
+            process_id: String = "processId",
+            /// ID of the execution context (`contextId`).
+            context_id: String = "contextId",
+            /// Associated reference, if present (`reference`).
+            reference: String = "reference",
+            /// Related customer ID, if present (`spektr_id`).
+            spektr_id: String = "spektr_id",
+        }
+    }
+}
+
+record! {
+    /// The two records of a duplicate detection (`customerDuplicateData`).
+    pub struct CustomerDuplicateData {
+        required {}
+        optional {
+            /// The `spektrId` of the new record (`newRecordId`).
+            new_record_id: String = "newRecordId",
+            /// The `spektrId` of the old record (`oldRecordId`).
+            old_record_id: String = "oldRecordId",
+        }
+    }
+}
+
+record! {
+    /// The data of the deprecated `customer_record_update` event: the updated
+    /// fields themselves, which land in `extra`.
+    #[deprecated(note = "Spektr deprecated `customer_record_update`; use `CustomerRecordChanged`")]
+    pub struct CustomerRecordUpdate {
+        required {}
+        optional {
+            /// Associated reference, if present (`reference`).
+            reference: String = "reference",
+        }
+    }
+}
+
+record! {
+    /// The data of `customer_record_changed`: a customer's record was updated.
+    pub struct CustomerRecordChanged {
+        required {
+            /// The fields that changed (`changes`).
+            changes: Vec<FieldChange> = "changes",
+            /// What made the change (`method`).
+            method: Method = "method",
+        }
+        optional {
+            /// Associated reference, if present (`reference`).
+            reference: String = "reference",
+        }
+    }
+}
+
+record! {
+    /// One changed field of `customer_record_changed` (`changes[]`).
+    ///
+    /// The values are free-form JSON, and `null` is data: `old_value` is
+    /// `Some(Value::Null)` when the field was empty before, `None` when Spektr
+    /// did not send `oldValue` at all.
+    pub struct FieldChange {
+        required {
+            /// The ID of the field that changed (`fieldId`).
+            field_id: String = "fieldId",
+        }
+        optional {
+            /// The field's value before the change (`oldValue`).
+            old_value: Value = "oldValue" as keep_null,
+            /// The field's value after the change (`newValue`).
+            new_value: Value = "newValue" as keep_null,
+        }
+    }
+}

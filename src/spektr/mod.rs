@@ -1,0 +1,92 @@
+//! Spektr webhook events.
+//!
+//! Spektr delivers events in batches, `{"results": [event, ...]}`; each event
+//! has the common fields (`id`, `spektrId`, `eventType`, `timestamp`,
+//! `workspaceId`) and a `data` object whose shape depends on `eventType`.
+//! [`parse_batch`] decodes a delivery into [`Event`]s, one variant per
+//! documented type, each holding an [`Envelope`] with the typed data.
+//!
+//! ```
+//! use kyc_webhooks::spektr::{self, CustomerStatus, Event};
+//!
+//! let body = br#"{"results": [{
+//!     "id": "686f58da3b9059f19eb2d066", "workspaceId": "559ae2249db800a7b0fa02ad58b196ae",
+//!     "eventType": "process_run_end", "timestamp": 1752127706390,
+//!     "spektrId": "686e28baebd46db5a35beccb",
+//!     "data": {"company_name": "test1", "customerStatus": "approved", "processType": "loop",
+//!              "processOutput": "unknown", "processName": "loop", "processId": "6863946a7addd2ed37a96af8",
+//!              "score": 0, "contextId": "686f589e1926bef99eda763e", "tags": []}
+//! }]}"#;
+//!
+//! for event in spektr::parse_batch(body)? {
+//!     match event {
+//!         Event::ProcessRunEnd(run) => {
+//!             assert_eq!(run.data.customer_status, CustomerStatus::Approved);
+//!             // Client-record fields the docs do not type are kept, not dropped.
+//!             assert_eq!(run.data.extra["company_name"], "test1");
+//!         }
+//!         other => println!("{} {}", other.type_name(), other.id()),
+//!     }
+//! }
+//! # Ok::<(), kyc_webhooks::Error>(())
+//! ```
+//!
+//! Quirks of Spektr's reference that this module settles:
+//! - the `ALERT_ESCALATED` template says `"alert_resolved"` and the `STEP_SUBMIT`
+//!   template says `"step_init"`: copy errors; the wire values are
+//!   `alert_escalated` and `step_submit`;
+//! - the table's upper-case names (`CUSTOMER_TAG_ADDED`, ...) are headings; the
+//!   wire values are `customer_tag_add`, `customer_tag_remove`, ...;
+//! - fields the tables list at the top level (`loopHeader`, `stepId`,
+//!   `processId`, ...) are sent inside `data`, as the templates and samples show;
+//!   a top-level field the crate does not know is kept in [`Envelope::extra`].
+
+mod alert;
+mod client_record;
+mod customer;
+mod event;
+mod ownership;
+mod process;
+mod service;
+mod step;
+
+pub use alert::{AlertEscalated, AlertResolved};
+pub use client_record::ClientRecordSync;
+#[allow(deprecated)]
+pub use customer::{
+    CustomerDuplicateData, CustomerDuplicateDetection, CustomerRecordChanged,
+    CustomerRecordUpdate, CustomerStatus, CustomerStatusChange, CustomerStatusChanged,
+    CustomerTag, FieldChange, Method, MethodType, TagAction,
+};
+pub use event::{Envelope, Event, EventType, UnknownEvent};
+pub use ownership::{OwnershipAiAddedOwner, OwnershipAiCreated};
+pub use process::{LoopRunStart, ProcessRunEnd, ProcessRunStart, Tag};
+pub use service::ServiceRun;
+pub use step::Step;
+
+use crate::batch::{self, Batch, Rejected};
+use crate::{Error, Provider};
+
+/// Decodes a Spektr delivery strictly: every event must decode, else the error
+/// names the first failing event (index, type, position).
+///
+/// Same as [`batch::parse::<Event>`](crate::batch::parse), with errors that
+/// always name Spektr.
+pub fn parse_batch(body: &[u8]) -> Result<Batch<Event>, Error> {
+    batch::parse_as(Some(Provider::Spektr), body)
+}
+
+/// Decodes a Spektr delivery event by event: a broken event comes back as a
+/// [`Rejected`] with its raw text, its neighbours decode as usual.
+///
+/// Same as [`batch::parse_lenient::<Event>`](crate::batch::parse_lenient), with
+/// errors that always name Spektr.
+pub fn parse_batch_lenient(body: &[u8]) -> Result<Vec<Result<Event, Rejected>>, Error> {
+    batch::parse_lenient_as(Some(Provider::Spektr), body)
+}
+
+/// Decodes one Spektr event on its own (not a batch): an event kept from a
+/// [`Rejected::raw_json`] or a queue, say.
+pub fn parse_event(json: &[u8]) -> Result<Event, Error> {
+    batch::parse_single(Provider::Spektr, json)
+}

@@ -1,0 +1,33 @@
+//! `service_run`: a response from a third-party service arrived.
+
+use crate::wire::record::record;
+use crate::wire::Extra;
+
+record! {
+    /// The data of a `service_run` event: a service response was received.
+    pub struct ServiceRun {
+        required {
+            /// Type of the vendor, e.g. `complyAdvantageKyc` (`vendorType`).
+            vendor_type: String = "vendorType",
+            /// Type of the step (`stepType`).
+            step_type: String = "stepType",
+            /// ID of the step (`stepId`).
+            step_id: String = "stepId",
+            /// ID of the process run (`contextId`).
+            context_id: String = "contextId",
+            /// ID of the process (`processId`).
+            process_id: String = "processId",
+            /// Name of the process (`processName`).
+            process_name: String = "processName",
+            /// Type of process, e.g. `risk`, `monitoring`, `onboarding` (`processType`).
+            process_type: String = "processType",
+            /// The vendor's mapped results, free-form (`vendorData`), e.g.
+            /// `complyAdvantageKyc_has_sanctions: true`. Kept verbatim, nulls included.
+            vendor_data: Extra = "vendorData",
+        }
+        optional {
+            /// Value passed to the onboarding process through a query parameter (`reference`).
+            reference: String = "reference",
+        }
+    }
+}
