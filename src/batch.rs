@@ -186,9 +186,14 @@ fn decode<E: DeserializeOwned>(
 }
 
 /// Decodes a body that is one event (not a batch) of `provider`.
-pub(crate) fn parse_single<E: DeserializeOwned>(provider: Provider, body: &[u8]) -> Result<E, Error> {
+pub(crate) fn parse_single<E: DeserializeOwned>(
+    provider: Provider,
+    body: &[u8],
+) -> Result<E, Error> {
     serde_json::from_slice(body).map_err(|e| {
-        let event_type = std::str::from_utf8(body).ok().and_then(|text| sniff(text).1);
+        let event_type = std::str::from_utf8(body)
+            .ok()
+            .and_then(|text| sniff(text).1);
         Error::event(Some(provider), None, event_type, &e, None)
     })
 }

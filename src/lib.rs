@@ -48,3 +48,8 @@ mod wire;
 
 pub use error::{Error, ErrorKind, Provider, UnknownEventType};
 pub use wire::Extra;
+
+/// The README's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -28,7 +28,11 @@ fn read(path: &Path) -> (Vec<u8>, Value) {
 fn assert_spektr_accessors(event: &spektr::Event, json: &Value, context: &str) {
     assert_eq!(event.id(), json["id"], "{context}: id");
     assert_eq!(event.spektr_id(), json["spektrId"], "{context}: spektrId");
-    assert_eq!(event.workspace_id(), json["workspaceId"].as_str(), "{context}: workspaceId");
+    assert_eq!(
+        event.workspace_id(),
+        json["workspaceId"].as_str(),
+        "{context}: workspaceId"
+    );
     assert_eq!(event.type_name(), json["eventType"], "{context}: eventType");
     assert_eq!(
         Some(event.timestamp().timestamp_millis()),
@@ -44,10 +48,20 @@ fn spektr_fixtures_decode_to_their_own_variant_and_round_trip() {
         let (body, json) = read(&path);
         let event = spektr::parse_event(&body).unwrap_or_else(|e| panic!("{name}: {e}"));
         let wire = json["eventType"].as_str().unwrap();
-        assert!(named_for(&name, wire), "{name}: the file name must start with its eventType {wire}");
+        assert!(
+            named_for(&name, wire),
+            "{name}: the file name must start with its eventType {wire}"
+        );
         let expected: spektr::EventType = wire.parse().unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!(event.event_type(), Some(expected), "{name}: decoded to the wrong variant");
-        assert!(!matches!(event, spektr::Event::Other(_)), "{name}: decoded as unknown");
+        assert_eq!(
+            event.event_type(),
+            Some(expected),
+            "{name}: decoded to the wrong variant"
+        );
+        assert!(
+            !matches!(event, spektr::Event::Other(_)),
+            "{name}: decoded as unknown"
+        );
         assert_spektr_accessors(&event, &json, &name);
         assert_round_trip(&json, &event, &name);
     }
@@ -57,7 +71,10 @@ fn spektr_fixtures_decode_to_their_own_variant_and_round_trip() {
 fn every_spektr_type_has_a_fixture() {
     let names: Vec<String> = fixtures("spektr").iter().map(|p| stem(p)).collect();
     for ty in spektr::EventType::ALL {
-        assert!(names.iter().any(|n| named_for(n, ty.as_str())), "no fixture for {ty}");
+        assert!(
+            names.iter().any(|n| named_for(n, ty.as_str())),
+            "no fixture for {ty}"
+        );
     }
 }
 
@@ -68,11 +85,20 @@ fn unknown_spektr_types_are_kept_whole() {
         let (body, json) = read(&path);
         let event = spektr::parse_event(&body).unwrap_or_else(|e| panic!("{name}: {e}"));
         let spektr::Event::Other(unknown) = &event else {
-            panic!("{name}: an unknown type decoded to {:?}", event.event_type());
+            panic!(
+                "{name}: an unknown type decoded to {:?}",
+                event.event_type()
+            );
         };
-        assert!(named_for(&name, &unknown.event_type), "{name}: the file name must start with its eventType");
+        assert!(
+            named_for(&name, &unknown.event_type),
+            "{name}: the file name must start with its eventType"
+        );
         assert_eq!(event.event_type(), None, "{name}");
-        assert_eq!(unknown.envelope.data, json["data"], "{name}: data kept as sent");
+        assert_eq!(
+            unknown.envelope.data, json["data"],
+            "{name}: data kept as sent"
+        );
         assert_spektr_accessors(&event, &json, &name);
         assert_round_trip(&json, &event, &name);
     }
@@ -93,18 +119,34 @@ fn spektr_batches_decode_strictly_and_leniently_alike() {
             assert_round_trip(input, event, &context);
         }
         let lenient = batch::parse_lenient::<spektr::Event>(&body).unwrap();
-        let lenient: Vec<spektr::Event> =
-            lenient.into_iter().map(|item| item.expect("no event is rejected")).collect();
-        assert_eq!(lenient, strict.results, "{name}: lenient and strict disagree");
-        assert_eq!(batch::parse::<spektr::Event>(&body).unwrap(), strict, "{name}");
+        let lenient: Vec<spektr::Event> = lenient
+            .into_iter()
+            .map(|item| item.expect("no event is rejected"))
+            .collect();
+        assert_eq!(
+            lenient, strict.results,
+            "{name}: lenient and strict disagree"
+        );
+        assert_eq!(
+            batch::parse::<spektr::Event>(&body).unwrap(),
+            strict,
+            "{name}"
+        );
     }
 }
 
 #[test]
 fn the_all_types_batch_holds_every_documented_type() {
-    let body = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/spektr/batches/all-types.json")).unwrap();
+    let body = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/spektr/batches/all-types.json"),
+    )
+    .unwrap();
     let batch = spektr::parse_batch(&body).unwrap();
-    let mut seen: Vec<spektr::EventType> = batch.results.iter().filter_map(|e| e.event_type()).collect();
+    let mut seen: Vec<spektr::EventType> = batch
+        .results
+        .iter()
+        .filter_map(|e| e.event_type())
+        .collect();
     seen.sort();
     seen.dedup();
     let mut all = spektr::EventType::ALL.to_vec();
@@ -114,10 +156,21 @@ fn the_all_types_batch_holds_every_documented_type() {
 
 fn assert_predictaid_accessors(event: &predictaid::Event, json: &Value, context: &str) {
     assert_eq!(event.id(), json["id"], "{context}: id");
-    assert_eq!(event.company_id(), json["companyId"], "{context}: companyId");
+    assert_eq!(
+        event.company_id(),
+        json["companyId"],
+        "{context}: companyId"
+    );
     assert_eq!(event.type_name(), json["type"], "{context}: type");
-    assert_eq!(event.aggregate_type.as_str(), json["aggregateType"], "{context}: aggregateType");
-    assert_eq!(event.aggregate_id, json["aggregateId"], "{context}: aggregateId");
+    assert_eq!(
+        event.aggregate_type.as_str(),
+        json["aggregateType"],
+        "{context}: aggregateType"
+    );
+    assert_eq!(
+        event.aggregate_id, json["aggregateId"],
+        "{context}: aggregateId"
+    );
     assert_eq!(event.version, json["version"], "{context}: version");
     let sent = chrono::DateTime::parse_from_rfc3339(json["occurredAt"].as_str().unwrap()).unwrap();
     assert_eq!(event.occurred_at(), sent, "{context}: occurredAt");
@@ -130,10 +183,21 @@ fn predictaid_fixtures_decode_to_their_own_variant_and_round_trip() {
         let (body, json) = read(&path);
         let event = predictaid::parse(&body).unwrap_or_else(|e| panic!("{name}: {e}"));
         let wire = json["type"].as_str().unwrap();
-        assert!(named_for(&name, wire), "{name}: the file name must start with its type");
-        let expected: predictaid::EventType = wire.parse().unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!(event.event_type(), Some(expected), "{name}: decoded to the wrong variant");
-        assert!(!matches!(event.data, predictaid::Payload::Other(_)), "{name}: decoded as unknown");
+        assert!(
+            named_for(&name, wire),
+            "{name}: the file name must start with its type"
+        );
+        let expected: predictaid::EventType =
+            wire.parse().unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(
+            event.event_type(),
+            Some(expected),
+            "{name}: decoded to the wrong variant"
+        );
+        assert!(
+            !matches!(event.data, predictaid::Payload::Other(_)),
+            "{name}: decoded as unknown"
+        );
         assert_predictaid_accessors(&event, &json, &name);
         assert_round_trip(&json, &event, &name);
     }
@@ -143,7 +207,10 @@ fn predictaid_fixtures_decode_to_their_own_variant_and_round_trip() {
 fn every_predictaid_type_has_a_fixture() {
     let names: Vec<String> = fixtures("predictaid").iter().map(|p| stem(p)).collect();
     for ty in predictaid::EventType::ALL {
-        assert!(names.iter().any(|n| named_for(n, ty.as_str())), "no fixture for {ty}");
+        assert!(
+            names.iter().any(|n| named_for(n, ty.as_str())),
+            "no fixture for {ty}"
+        );
     }
 }
 
@@ -154,9 +221,15 @@ fn unknown_predictaid_types_are_kept_whole() {
         let (body, json) = read(&path);
         let event = predictaid::parse(&body).unwrap_or_else(|e| panic!("{name}: {e}"));
         let predictaid::Payload::Other(unknown) = &event.data else {
-            panic!("{name}: an unknown type decoded to {:?}", event.event_type());
+            panic!(
+                "{name}: an unknown type decoded to {:?}",
+                event.event_type()
+            );
         };
-        assert!(named_for(&name, &unknown.event_type), "{name}: the file name must start with its type");
+        assert!(
+            named_for(&name, &unknown.event_type),
+            "{name}: the file name must start with its type"
+        );
         assert_eq!(unknown.data, json["data"], "{name}: data kept as sent");
         assert_eq!(event.event_type(), None, "{name}");
         assert_predictaid_accessors(&event, &json, &name);

@@ -292,12 +292,20 @@ impl<'de> Visitor<'de> for EventVisitor {
                 "type" => set_once(&mut type_name, "type", map.next_value()?)?,
                 "occurredAt" => set_once(&mut occurred_at, "occurredAt", map.next_value()?)?,
                 "companyId" => set_once(&mut company_id, "companyId", map.next_value::<String>()?)?,
-                "aggregateType" => set_once(&mut aggregate_type, "aggregateType", map.next_value()?)?,
-                "aggregateId" => set_once(&mut aggregate_id, "aggregateId", map.next_value::<String>()?)?,
+                "aggregateType" => {
+                    set_once(&mut aggregate_type, "aggregateType", map.next_value()?)?
+                }
+                "aggregateId" => set_once(
+                    &mut aggregate_id,
+                    "aggregateId",
+                    map.next_value::<String>()?,
+                )?,
                 "version" => set_once(&mut version, "version", map.next_value::<String>()?)?,
                 "data" => {
                     let slot = match &type_name {
-                        Some(name) => DataSlot::Typed(map.next_value_seed(DataSeed(name.as_str()))?),
+                        Some(name) => {
+                            DataSlot::Typed(map.next_value_seed(DataSeed(name.as_str()))?)
+                        }
                         None => DataSlot::Buffered(map.next_value::<Value>()?),
                     };
                     set_once(&mut data, "data", slot)?;
@@ -317,7 +325,8 @@ impl<'de> Visitor<'de> for EventVisitor {
             id: id.ok_or_else(|| de::Error::missing_field("id"))?,
             occurred_at: occurred_at.instant,
             company_id: company_id.ok_or_else(|| de::Error::missing_field("companyId"))?,
-            aggregate_type: aggregate_type.ok_or_else(|| de::Error::missing_field("aggregateType"))?,
+            aggregate_type: aggregate_type
+                .ok_or_else(|| de::Error::missing_field("aggregateType"))?,
             aggregate_id: aggregate_id.ok_or_else(|| de::Error::missing_field("aggregateId"))?,
             data,
             version: version.ok_or_else(|| de::Error::missing_field("version"))?,

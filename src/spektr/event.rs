@@ -333,7 +333,9 @@ impl<'de> Visitor<'de> for EventVisitor {
                 "id" => set_once(&mut id, "id", map.next_value::<String>()?)?,
                 "spektrId" => set_once(&mut spektr_id, "spektrId", map.next_value::<String>()?)?,
                 "workspaceId" => set_once(&mut workspace_id, "workspaceId", map.next_value()?)?,
-                "timestamp" => set_once(&mut timestamp, "timestamp", map.next_value::<Millis>()?.0)?,
+                "timestamp" => {
+                    set_once(&mut timestamp, "timestamp", map.next_value::<Millis>()?.0)?
+                }
                 "eventType" => {
                     let name = map.next_value::<Key<'de>>()?;
                     let known = EventType::from_wire(name.as_str());
@@ -352,7 +354,9 @@ impl<'de> Visitor<'de> for EventVisitor {
         let (name, known) = event_type.ok_or_else(|| de::Error::missing_field("eventType"))?;
         let data = match data.ok_or_else(|| de::Error::missing_field("data"))? {
             DataSlot::Typed(data) => data,
-            DataSlot::Buffered(value) => DataSeed(known).deserialize(value).map_err(de::Error::custom)?,
+            DataSlot::Buffered(value) => DataSeed(known)
+                .deserialize(value)
+                .map_err(de::Error::custom)?,
         };
         let common = Envelope {
             id: id.ok_or_else(|| de::Error::missing_field("id"))?,

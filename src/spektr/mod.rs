@@ -54,9 +54,9 @@ pub use alert::{AlertEscalated, AlertResolved};
 pub use client_record::ClientRecordSync;
 #[allow(deprecated)]
 pub use customer::{
-    CustomerDuplicateData, CustomerDuplicateDetection, CustomerRecordChanged,
-    CustomerRecordUpdate, CustomerStatus, CustomerStatusChange, CustomerStatusChanged,
-    CustomerTag, FieldChange, Method, MethodType, TagAction,
+    CustomerDuplicateData, CustomerDuplicateDetection, CustomerRecordChanged, CustomerRecordUpdate,
+    CustomerStatus, CustomerStatusChange, CustomerStatusChanged, CustomerTag, FieldChange, Method,
+    MethodType, TagAction,
 };
 pub use event::{Envelope, Event, EventType, UnknownEvent};
 pub use ownership::{OwnershipAiAddedOwner, OwnershipAiCreated};

@@ -91,9 +91,7 @@ pub(crate) fn serialize_rfc3339<S: Serializer>(
     serializer: S,
 ) -> Result<S::Ok, S::Error> {
     match text {
-        Some(text)
-            if DateTime::parse_from_rfc3339(text).is_ok_and(|kept| kept == *instant) =>
-        {
+        Some(text) if DateTime::parse_from_rfc3339(text).is_ok_and(|kept| kept == *instant) => {
             serializer.serialize_str(text)
         }
         _ => serializer.serialize_str(&rfc3339_millis(instant)),

@@ -13,7 +13,9 @@ use serde_json::Value;
 /// The `*.json` files directly inside `fixtures/<dir>`, sorted. Panics when
 /// there are none, so a moved folder cannot make a test pass vacuously.
 pub fn fixtures(dir: &str) -> Vec<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(dir);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(dir);
     let mut files: Vec<PathBuf> = std::fs::read_dir(&root)
         .unwrap_or_else(|e| panic!("reading {}: {e}", root.display()))
         .map(|entry| entry.unwrap().path())
@@ -38,12 +40,36 @@ const FREE_FORM_KEYS: &[&str] = &["vendorData", "oldValue", "newValue"];
 /// only places where a `null` may come back absent.
 const TYPED_OPTIONAL_KEYS: &[&str] = &[
     // Spektr
-    "workspaceId", "token", "reference", "parentProcessId", "parentSpektrId", "stepType",
-    "stepId", "spektr_id", "loopHeader", "loopMessage", "loopUrl", "tagId", "tagName",
-    "userId", "processId", "processName", "oldStatus", "newStatus", "contextId",
-    "newRecordId", "oldRecordId", "color", "label", "icon",
+    "workspaceId",
+    "token",
+    "reference",
+    "parentProcessId",
+    "parentSpektrId",
+    "stepType",
+    "stepId",
+    "spektr_id",
+    "loopHeader",
+    "loopMessage",
+    "loopUrl",
+    "tagId",
+    "tagName",
+    "userId",
+    "processId",
+    "processName",
+    "oldStatus",
+    "newStatus",
+    "contextId",
+    "newRecordId",
+    "oldRecordId",
+    "color",
+    "label",
+    "icon",
     // PredictaID
-    "customerId", "flowId", "flowVersionId", "finalStatus", "previousBlueVersionId",
+    "customerId",
+    "flowId",
+    "flowVersionId",
+    "finalStatus",
+    "previousBlueVersionId",
 ];
 
 /// Asserts the round-trip law: `to_value(parsed)` equals `input`, except that a
@@ -63,9 +89,15 @@ where
         let free_form = path
             .iter()
             .any(|step| matches!(step, Step::Key(key) if FREE_FORM_KEYS.contains(&key.as_str())));
-        assert!(!free_form, "{context}: the null at {path:?} is free-form data and was dropped");
+        assert!(
+            !free_form,
+            "{context}: the null at {path:?} is free-form data and was dropped"
+        );
         let typed = matches!(path.last(), Some(Step::Key(key)) if TYPED_OPTIONAL_KEYS.contains(&key.as_str()));
-        assert!(typed, "{context}: the null at {path:?} is not a typed optional field and was dropped");
+        assert!(
+            typed,
+            "{context}: the null at {path:?} is not a typed optional field and was dropped"
+        );
         let mut without = input.clone();
         remove_at(&mut without, &path);
         let reparsed: E = serde_json::from_value(without)
@@ -83,7 +115,13 @@ enum Step {
     Index(usize),
 }
 
-fn diff(input: &Value, output: &Value, path: &mut Vec<Step>, nulls: &mut Vec<Vec<Step>>, context: &str) {
+fn diff(
+    input: &Value,
+    output: &Value,
+    path: &mut Vec<Step>,
+    nulls: &mut Vec<Vec<Step>>,
+    context: &str,
+) {
     match (input, output) {
         (Value::Object(a), Value::Object(b)) => {
             for (key, value) in a {
@@ -96,11 +134,18 @@ fn diff(input: &Value, output: &Value, path: &mut Vec<Step>, nulls: &mut Vec<Vec
                 path.pop();
             }
             for key in b.keys() {
-                assert!(a.contains_key(key), "{context}: {path:?}.{key} was added on output");
+                assert!(
+                    a.contains_key(key),
+                    "{context}: {path:?}.{key} was added on output"
+                );
             }
         }
         (Value::Array(a), Value::Array(b)) => {
-            assert_eq!(a.len(), b.len(), "{context}: array at {path:?} changed length");
+            assert_eq!(
+                a.len(),
+                b.len(),
+                "{context}: array at {path:?} changed length"
+            );
             for (index, (x, y)) in a.iter().zip(b).enumerate() {
                 path.push(Step::Index(index));
                 diff(x, y, path, nulls, context);

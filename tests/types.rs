@@ -1,0 +1,215 @@
+//! The event-type enums and the constructors users build events with.
+
+use chrono::{DateTime, TimeZone, Utc};
+use kyc_webhooks::{predictaid, spektr, Provider};
+use serde_json::json;
+
+#[test]
+fn spektr_event_types_cover_the_18_documented_wire_names() {
+    let names: Vec<&str> = spektr::EventType::ALL.iter().map(|t| t.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "process_run_start",
+            "loop_run_start",
+            "process_run_end",
+            "service_run",
+            "alert_escalated",
+            "alert_resolved",
+            "customer_tag_add",
+            "customer_tag_remove",
+            "customer_status_change",
+            "customer_status_changed",
+            "customer_duplicate_detection",
+            "customer_record_update",
+            "customer_record_changed",
+            "ownership_ai_created",
+            "ownership_ai_added_owner",
+            "client_record_sync",
+            "step_init",
+            "step_submit",
+        ]
+    );
+}
+
+#[test]
+fn predictaid_event_types_cover_the_8_documented_wire_names() {
+    let names: Vec<&str> = predictaid::EventType::ALL
+        .iter()
+        .map(|t| t.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "session.created",
+            "session.completed",
+            "customer.identified",
+            "flow.version.published",
+            "kyt.transaction.queued",
+            "kyt.transaction.reprocess.requested",
+            "kyt.transaction.pipeline.completed",
+            "kyt.transaction.dead_lettered",
+        ]
+    );
+}
+
+#[test]
+fn event_types_parse_from_and_display_as_their_wire_name() {
+    for ty in spektr::EventType::ALL {
+        assert_eq!(ty.as_str().parse::<spektr::EventType>(), Ok(*ty));
+        assert_eq!(ty.to_string(), ty.as_str());
+    }
+    for ty in predictaid::EventType::ALL {
+        assert_eq!(ty.as_str().parse::<predictaid::EventType>(), Ok(*ty));
+        assert_eq!(ty.to_string(), ty.as_str());
+    }
+}
+
+#[test]
+fn event_type_names_are_exact_and_case_sensitive() {
+    // The table headings are not wire values.
+    for heading in [
+        "CUSTOMER_TAG_ADDED",
+        "PROCESS_RUN_END",
+        "Process_Run_End",
+        "alert_created",
+        "",
+    ] {
+        let err = heading.parse::<spektr::EventType>().unwrap_err();
+        assert_eq!(err.provider, Provider::Spektr);
+        assert_eq!(err.name, heading);
+    }
+    let err = "Session.Created"
+        .parse::<predictaid::EventType>()
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "\"Session.Created\" is not a documented PredictaID event type"
+    );
+}
+
+#[test]
+fn users_can_build_a_spektr_event_and_it_serializes_to_the_wire_shape() {
+    let mut data = spektr::ProcessRunEnd::new(
+        "onboarding",
+        "unknown",
+        "KYB",
+        "p1",
+        spektr::CustomerStatus::Rejected,
+        serde_json::Number::from(40),
+        "c1",
+        vec![spektr::Tag::new()],
+    );
+    data.extra.insert("company_name".into(), json!("ACME"));
+    let at = Utc.timestamp_millis_opt(1752127706390).unwrap();
+    let event = spektr::Event::ProcessRunEnd(
+        spektr::Envelope::new("e1", "s1", at, data).with_workspace_id("w1"),
+    );
+    let wire = serde_json::to_value(&event).unwrap();
+    assert_eq!(
+        wire,
+        json!({
+            "id": "e1", "workspaceId": "w1", "eventType": "process_run_end", "timestamp": 1752127706390i64,
+            "spektrId": "s1",
+            "data": {"processType": "onboarding", "processOutput": "unknown", "processName": "KYB",
+                     "processId": "p1", "customerStatus": "rejected", "score": 40, "contextId": "c1",
+                     "tags": [{}], "company_name": "ACME"}
+        })
+    );
+    let back: spektr::Event = serde_json::from_value(wire).unwrap();
+    assert_eq!(back, event);
+}
+
+#[test]
+fn users_can_build_an_unknown_spektr_event() {
+    let at = Utc.timestamp_millis_opt(1).unwrap();
+    let event = spektr::Event::Other(spektr::UnknownEvent::new(
+        "alert_created",
+        spektr::Envelope::new("e1", "s1", at, json!({"alertId": "a"})),
+    ));
+    assert_eq!(event.type_name(), "alert_created");
+    assert_eq!(event.event_type(), None);
+    let text = serde_json::to_string(&event).unwrap();
+    assert_eq!(spektr::parse_event(text.as_bytes()).unwrap(), event);
+}
+
+#[test]
+fn users_can_build_a_predictaid_event() {
+    let at: DateTime<Utc> = "2026-03-23T12:00:00Z".parse().unwrap();
+    let event = predictaid::Event::new(
+        "evt_1",
+        at,
+        "comp_123",
+        predictaid::AggregateType::KytTransaction,
+        "txn_1",
+        predictaid::Payload::KytTransactionDeadLettered(
+            predictaid::KytTransactionDeadLettered::new("txn_1", "Pipeline processing failed"),
+        ),
+    );
+    let wire = serde_json::to_value(&event).unwrap();
+    assert_eq!(
+        wire["occurredAt"], "2026-03-23T12:00:00.000Z",
+        "the canonical form, with milliseconds"
+    );
+    assert_eq!(wire["type"], "kyt.transaction.dead_lettered");
+    assert_eq!(wire["version"], "v1");
+    let back = predictaid::parse(wire.to_string().as_bytes()).unwrap();
+    assert_eq!(back, event);
+}
+
+#[test]
+fn a_non_canonical_occurred_at_is_written_back_as_sent_until_it_is_changed() {
+    let body =
+        br#"{"id": "e", "type": "x.y", "occurredAt": "2026-03-23T14:00:00+02:00", "companyId": "c",
+        "aggregateType": "SESSION", "aggregateId": "a", "data": null, "version": "v1"}"#;
+    let mut event = predictaid::parse(body).unwrap();
+    assert_eq!(
+        event.occurred_at(),
+        "2026-03-23T12:00:00Z".parse::<DateTime<Utc>>().unwrap()
+    );
+    assert_eq!(
+        serde_json::to_value(&event).unwrap()["occurredAt"],
+        "2026-03-23T14:00:00+02:00"
+    );
+    event.occurred_at += chrono::Duration::seconds(1);
+    assert_eq!(
+        serde_json::to_value(&event).unwrap()["occurredAt"],
+        "2026-03-23T12:00:01.000Z"
+    );
+}
+
+#[test]
+fn open_enums_keep_values_they_do_not_know() {
+    assert_eq!(
+        spektr::CustomerStatus::from("approved"),
+        spektr::CustomerStatus::Approved
+    );
+    let other: spektr::CustomerStatus = serde_json::from_value(json!("under_review")).unwrap();
+    assert_eq!(other, spektr::CustomerStatus::Other("under_review".into()));
+    assert_eq!(serde_json::to_value(&other).unwrap(), json!("under_review"));
+    assert_eq!(other.as_str(), "under_review");
+    let known: predictaid::AggregateType =
+        serde_json::from_value(json!("KYT_TRANSACTION")).unwrap();
+    assert_eq!(known, predictaid::AggregateType::KytTransaction);
+    assert_eq!(
+        serde_json::to_value(&known).unwrap(),
+        json!("KYT_TRANSACTION")
+    );
+    // Values are case-sensitive: an unexpected case is kept, not guessed.
+    let shouted: spektr::TagAction = serde_json::from_value(json!("ADD")).unwrap();
+    assert_eq!(shouted, spektr::TagAction::Other("ADD".into()));
+}
+
+#[test]
+fn the_batch_envelope_serializes_as_results_and_iterates() {
+    let batch: kyc_webhooks::batch::Batch<u8> = vec![1, 2, 3].into();
+    assert_eq!(
+        serde_json::to_value(&batch).unwrap(),
+        json!({"results": [1, 2, 3]})
+    );
+    let read: kyc_webhooks::batch::Batch<u8> =
+        serde_json::from_value(json!({"results": [4], "next": "cursor"})).unwrap();
+    assert_eq!(read.results, [4]);
+    assert_eq!((&batch).into_iter().sum::<u8>(), 6);
+    assert_eq!(batch.into_iter().collect::<Vec<_>>(), [1, 2, 3]);
+}
