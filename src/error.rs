@@ -40,6 +40,17 @@ pub enum ErrorKind {
     Data,
     /// The input ended in the middle of a JSON value: often a truncated body.
     Eof,
+    /// The delivery carries no signature (the header is absent or empty).
+    MissingSignature,
+    /// The signature header is not a hex-encoded HMAC-SHA256 (not hex, or not
+    /// 64 hex digits).
+    MalformedSignature,
+    /// The signature is well-formed but does not match the body under any of
+    /// the secrets: a forged or altered body, or the wrong secret.
+    SignatureMismatch,
+    /// The event ID header disagrees with the `id` in the (authentic) body: a
+    /// body replayed under another ID.
+    EventIdMismatch,
 }
 
 /// Where in the input the failure is.
@@ -49,6 +60,10 @@ enum Scope {
     Envelope,
     /// One event: in a batch (`Some(index)`) or a single-event delivery (`None`).
     Event(Option<usize>),
+    /// The delivery's authenticity (signature and headers), before any parsing.
+    #[allow(dead_code)]
+    // until predictaid::verify uses it; then cfg_attr(not(feature = "verify"))
+    Delivery,
 }
 
 /// Why a webhook body, or one event in it, could not be decoded.
@@ -98,7 +113,7 @@ impl Error {
     pub fn index(&self) -> Option<usize> {
         match self.0.scope {
             Scope::Event(index) => index,
-            Scope::Envelope => None,
+            Scope::Envelope | Scope::Delivery => None,
         }
     }
 
@@ -122,6 +137,25 @@ impl Error {
     /// The 1-based column in the body where decoding stopped, when known.
     pub fn column(&self) -> Option<usize> {
         self.0.position.map(|(_, column)| column)
+    }
+
+    /// A delivery refused before parsing: `kind` is one of the signature or
+    /// header kinds, `message` says what was wrong without revealing any
+    /// expected value.
+    #[allow(dead_code)] // until predictaid::verify uses it; then cfg_attr(not(feature = "verify"))
+    pub(crate) fn delivery(
+        provider: Provider,
+        kind: ErrorKind,
+        message: impl Into<String>,
+    ) -> Self {
+        Error(Box::new(Inner {
+            kind,
+            provider: Some(provider),
+            scope: Scope::Delivery,
+            event_type: None,
+            message: message.into(),
+            position: None,
+        }))
     }
 
     /// An error about the whole body of a batch.
@@ -191,6 +225,7 @@ impl fmt::Display for Inner {
             Scope::Envelope => f.write_str("batch")?,
             Scope::Event(Some(index)) => write!(f, "event results[{index}]")?,
             Scope::Event(None) => f.write_str("event")?,
+            Scope::Delivery => f.write_str("delivery")?,
         }
         if let Some(event_type) = &self.event_type {
             write!(f, " of type {event_type:?}")?;
