@@ -5,9 +5,14 @@
 //! [`parse_lenient`] decodes each event on its own, so that a broken event is
 //! handed back raw, as a [`Rejected`], while every good event around it is kept.
 
+use std::fmt::Write as _;
+
+use serde::de::value::MapDeserializer;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
+use serde_json::Value;
+use serde_path_to_error::Segment;
 
 use crate::error::{position_of, Error, Provider};
 
@@ -128,7 +133,14 @@ struct RawBatch<'a> {
 }
 
 fn envelope(provider: Option<Provider>, body: &[u8]) -> Result<RawBatch<'_>, Error> {
-    serde_json::from_slice(body).map_err(|e| Error::envelope(provider, &e))
+    serde_json::from_slice(body).map_err(|e| {
+        let path = serde_path_to_error::deserialize::<_, RawBatch>(
+            &mut serde_json::Deserializer::from_slice(body),
+        )
+        .err()
+        .and_then(|e| render_path(String::new(), e.path()));
+        Error::envelope(provider, path, &e)
+    })
 }
 
 pub(crate) fn parse_as<E: DeserializeOwned>(
@@ -173,12 +185,15 @@ fn decode<E: DeserializeOwned>(
     let text = event.get();
     serde_json::from_str(text).map_err(|e| {
         let (sniffed, event_type) = sniff(text);
+        let provider = provider.or(sniffed);
+        let path = failing_path::<E>(text, provider, format!("results[{index}]"));
         // The event's text is a slice of `body`: its offset gives its position.
         let offset = (text.as_ptr() as usize).wrapping_sub(body.as_ptr() as usize);
         Error::event(
-            provider.or(sniffed),
+            provider,
             Some(index),
             event_type,
+            path,
             &e,
             Some(position_of(body, offset)),
         )
@@ -191,10 +206,10 @@ pub(crate) fn parse_single<E: DeserializeOwned>(
     body: &[u8],
 ) -> Result<E, Error> {
     serde_json::from_slice(body).map_err(|e| {
-        let event_type = std::str::from_utf8(body)
-            .ok()
-            .and_then(|text| sniff(text).1);
-        Error::event(Some(provider), None, event_type, &e, None)
+        let text = std::str::from_utf8(body).ok();
+        let event_type = text.and_then(|text| sniff(text).1);
+        let path = text.and_then(|text| failing_path::<E>(text, Some(provider), String::new()));
+        Error::event(Some(provider), None, event_type, path, &e, None)
     })
 }
 
@@ -220,4 +235,64 @@ fn sniff(text: &str) -> (Option<Provider>, Option<String>) {
         }) => (Some(Provider::PredictaId), Some(name)),
         _ => (None, None),
     }
+}
+
+/// The JSON path, under `prefix`, of the value that makes `text` fail to
+/// decode as `E`, found by decoding it again with the path tracked. Runs on
+/// the error path only, so successful decoding pays nothing for it.
+fn failing_path<E: DeserializeOwned>(
+    text: &str,
+    provider: Option<Provider>,
+    prefix: String,
+) -> Option<String> {
+    let direct =
+        serde_path_to_error::deserialize::<_, E>(&mut serde_json::Deserializer::from_str(text))
+            .err()?;
+    if direct.path().iter().next().is_some() {
+        return render_path(prefix, direct.path());
+    }
+    // A failure at the root may come from `data` that preceded the event type
+    // and so was decoded late, from a buffer, where no path is tracked. Decode
+    // once more with the type key moved first. (Duplicate keys are lost in the
+    // `Value`, but those fail in the direct pass with a path.)
+    let type_key = match provider {
+        Some(Provider::PredictaId) => "type",
+        _ => "eventType",
+    };
+    let Ok(Value::Object(object)) = serde_json::from_str::<Value>(text) else {
+        return render_path(prefix, direct.path());
+    };
+    let mut entries: Vec<(String, Value)> = object.into_iter().collect();
+    if let Some(at) = entries.iter().position(|(key, _)| key == type_key) {
+        let entry = entries.remove(at);
+        entries.insert(0, entry);
+    }
+    let reordered = MapDeserializer::<_, serde_json::Error>::new(entries.into_iter());
+    match serde_path_to_error::deserialize::<_, E>(reordered) {
+        Err(e) if e.path().iter().next().is_some() => render_path(prefix, e.path()),
+        _ => render_path(prefix, direct.path()),
+    }
+}
+
+/// Writes `path` after `prefix` as `results[3].data.processId`; `None` for an
+/// empty result (the root).
+fn render_path(mut out: String, path: &serde_path_to_error::Path) -> Option<String> {
+    for segment in path.iter() {
+        match segment {
+            Segment::Seq { index } => {
+                let _ = write!(out, "[{index}]");
+            }
+            Segment::Map { key } => push_key(&mut out, key),
+            Segment::Enum { variant } => push_key(&mut out, variant),
+            Segment::Unknown => push_key(&mut out, "?"),
+        }
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+fn push_key(out: &mut String, key: &str) {
+    if !out.is_empty() {
+        out.push('.');
+    }
+    out.push_str(key);
 }

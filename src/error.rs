@@ -79,7 +79,10 @@ enum Scope {
 /// assert_eq!(err.index(), Some(0));
 /// assert_eq!(err.event_type(), Some("step_init"));
 /// assert_eq!(err.kind(), kyc_webhooks::ErrorKind::Data);
-/// assert!(err.to_string().starts_with("Spektr event results[0] of type \"step_init\": invalid type"));
+/// assert_eq!(err.path(), Some("results[0].data.processId"));
+/// assert!(err
+///     .to_string()
+///     .starts_with("Spektr event of type \"step_init\": results[0].data.processId: invalid type"));
 /// ```
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{0}")]
@@ -91,6 +94,9 @@ struct Inner {
     provider: Option<Provider>,
     scope: Scope,
     event_type: Option<String>,
+    /// JSON path from the body's root to the failing value, e.g.
+    /// `results[3].data.processId`; `None` when the failure is at the root.
+    path: Option<String>,
     /// serde's message without its position suffix.
     message: String,
     /// 1-based line and column in the whole body; `None` when serde gave none.
@@ -129,6 +135,14 @@ impl Error {
         self.0.event_type.as_deref()
     }
 
+    /// The JSON path, from the body's root, of the value that failed to decode,
+    /// e.g. `results[3].data.processId` in a Spektr batch or
+    /// `data.alertCount` in a PredictaID event; `None` when the failure is at
+    /// the root (an empty body, a missing top-level field).
+    pub fn path(&self) -> Option<&str> {
+        self.0.path.as_deref()
+    }
+
     /// The 1-based line in the body where decoding stopped, when known.
     pub fn line(&self) -> Option<usize> {
         self.0.position.map(|(line, _)| line)
@@ -153,14 +167,19 @@ impl Error {
             provider: Some(provider),
             scope: Scope::Delivery,
             event_type: None,
+            path: None,
             message: message.into(),
             position: None,
         }))
     }
 
     /// An error about the whole body of a batch.
-    pub(crate) fn envelope(provider: Option<Provider>, source: &serde_json::Error) -> Self {
-        Self::from_json(provider, Scope::Envelope, None, source, None)
+    pub(crate) fn envelope(
+        provider: Option<Provider>,
+        path: Option<String>,
+        source: &serde_json::Error,
+    ) -> Self {
+        Self::from_json(provider, Scope::Envelope, None, path, source, None)
     }
 
     /// An error about one event. `origin` is the line and column in the body at
@@ -170,16 +189,25 @@ impl Error {
         provider: Option<Provider>,
         index: Option<usize>,
         event_type: Option<String>,
+        path: Option<String>,
         source: &serde_json::Error,
         origin: Option<(usize, usize)>,
     ) -> Self {
-        Self::from_json(provider, Scope::Event(index), event_type, source, origin)
+        Self::from_json(
+            provider,
+            Scope::Event(index),
+            event_type,
+            path,
+            source,
+            origin,
+        )
     }
 
     fn from_json(
         provider: Option<Provider>,
         scope: Scope,
         event_type: Option<String>,
+        path: Option<String>,
         source: &serde_json::Error,
         origin: Option<(usize, usize)>,
     ) -> Self {
@@ -209,6 +237,7 @@ impl Error {
             provider,
             scope,
             event_type,
+            path,
             message,
             position,
         }))
@@ -223,12 +252,16 @@ impl fmt::Display for Inner {
         }
         match self.scope {
             Scope::Envelope => f.write_str("batch")?,
-            Scope::Event(Some(index)) => write!(f, "event results[{index}]")?,
-            Scope::Event(None) => f.write_str("event")?,
+            Scope::Event(_) => f.write_str("event")?,
             Scope::Delivery => f.write_str("delivery")?,
         }
         if let Some(event_type) = &self.event_type {
             write!(f, " of type {event_type:?}")?;
+        }
+        match (&self.path, &self.scope) {
+            (Some(path), _) => write!(f, ": {path}")?,
+            (None, Scope::Event(Some(index))) => write!(f, ": results[{index}]")?,
+            (None, _) => {}
         }
         write!(f, ": {}", self.message)?;
         if let Some((line, column)) = self.position {

@@ -60,13 +60,16 @@ fn a_mistyped_field_names_the_event_index_type_and_position() {
     assert!(!err.is_envelope());
     assert_eq!(err.index(), Some(2));
     assert_eq!(err.event_type(), Some("step_init"));
+    assert_eq!(err.path(), Some("results[2].data.processId"));
     // The position is in the whole body: the third event's `processId` value is
     // on the body's line 9 (each event spans 3 lines after the opening line).
     let line = body.lines().position(|l| l.contains("686660,")).unwrap() + 1;
     assert_eq!(err.line(), Some(line), "{err}");
     let message = err.to_string();
     assert!(
-        message.starts_with("Spektr event results[2] of type \"step_init\": invalid type: integer `686660`, expected a string"),
+        message.starts_with(
+            "Spektr event of type \"step_init\": results[2].data.processId: invalid type: integer `686660`, expected a string"
+        ),
         "{message}"
     );
 }
@@ -173,7 +176,7 @@ fn predictaid_errors_name_the_type_and_field() {
     assert_eq!(err.index(), None);
     assert!(
         err.to_string().starts_with(
-            "PredictaID event of type \"kyt.transaction.pipeline.completed\": invalid type: string \"one\", expected u64"
+            "PredictaID event of type \"kyt.transaction.pipeline.completed\": data.alertCount: invalid type: string \"one\", expected u64"
         ),
         "{err}"
     );
@@ -216,4 +219,58 @@ fn the_generic_batch_parser_reads_the_provider_from_the_event() {
 fn errors_can_cross_threads() {
     fn assert_send_sync<T: Send + Sync + 'static + std::error::Error>() {}
     assert_send_sync::<kyc_webhooks::Error>();
+}
+
+#[test]
+fn the_path_reaches_into_arrays_of_the_data() {
+    let body = br#"{"results": [{"id": "e", "spektrId": "s", "eventType": "customer_record_changed", "timestamp": 1,
+        "data": {"changes": [{"fieldId": "a"}, {"fieldId": 7}], "method": {"type": "api"}}}]}"#;
+    let err = spektr::parse_batch(body).unwrap_err();
+    assert_eq!(err.path(), Some("results[0].data.changes[1].fieldId"));
+    let missing = br#"{"results": [{"id": "e", "spektrId": "s", "eventType": "customer_record_changed", "timestamp": 1,
+        "data": {"changes": [], "method": {}}}]}"#;
+    let err = spektr::parse_batch(missing).unwrap_err();
+    assert_eq!(err.path(), Some("results[0].data.method"));
+    assert!(
+        err.to_string()
+            .contains("results[0].data.method: missing field `type`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_path_is_found_when_data_comes_before_the_event_type() {
+    // `data` first is decoded late from a buffer; the error path still names the field.
+    let body = br#"{"results": [{"data": {"processId": 5}, "id": "e", "spektrId": "s",
+        "eventType": "step_init", "timestamp": 1}]}"#;
+    let err = spektr::parse_batch(body).unwrap_err();
+    assert_eq!(err.path(), Some("results[0].data.processId"));
+    assert_eq!(err.event_type(), Some("step_init"));
+    let body = br#"{"data": {"transactionId": 5}, "type": "kyt.transaction.queued"}"#;
+    let err = predictaid::parse(body).unwrap_err();
+    assert_eq!(err.path(), Some("data.transactionId"), "{err}");
+}
+
+#[test]
+fn envelope_and_root_failures_have_the_paths_they_can() {
+    let err = spektr::parse_batch(br#"{"results": {"id": "e1"}}"#).unwrap_err();
+    assert_eq!(err.path(), Some("results"));
+    let err = spektr::parse_batch(b"").unwrap_err();
+    assert_eq!(err.path(), None);
+    let err = predictaid::parse(br#"{"type": "session.created"}"#).unwrap_err();
+    assert_eq!(err.path(), None, "{err}");
+    let err = spektr::parse_batch(br#"{"results": [{"id": "e"}]}"#).unwrap_err();
+    assert_eq!(
+        err.path(),
+        Some("results[0]"),
+        "a missing top-level field fails at the event's root"
+    );
+    assert!(
+        err.to_string().contains(": results[0]: missing field"),
+        "{err}"
+    );
+    let err = spektr::parse_batch(br#"{"results": [{"id": "e", "id": "f"}]}"#).unwrap_err();
+    // A duplicate is found by the object holding it, so the path names that object.
+    assert_eq!(err.path(), Some("results[0]"), "{err}");
+    assert!(err.to_string().contains("duplicate field `id`"), "{err}");
 }
