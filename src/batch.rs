@@ -5,22 +5,25 @@
 //! [`parse_lenient`] decodes each event on its own, so that a broken event is
 //! handed back raw, as a [`Rejected`], while every good event around it is kept.
 
-use std::fmt::Write as _;
+use std::fmt::{self, Write as _};
+use std::marker::PhantomData;
 
 use serde::de::value::MapDeserializer;
-use serde::de::DeserializeOwned;
+use serde::de::{self, DeserializeOwned, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::Value;
 use serde_path_to_error::Segment;
 
 use crate::error::{position_of, Error, Provider};
+use crate::wire::{set_once, Key};
 
 /// A batch of events, `{"results": [...]}`.
 ///
 /// Keys beside `results` are accepted and ignored when reading; writing
-/// produces `{"results": [...]}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// produces `{"results": [...]}`. Only a JSON object is a batch (serde's
+/// derived structs would also take `[[...]]`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Batch<E> {
     /// The events, in delivery order.
     pub results: Vec<E>,
@@ -125,11 +128,48 @@ pub fn parse_lenient<E: DeserializeOwned>(body: &[u8]) -> Result<Vec<Result<E, R
     parse_lenient_as(None, body)
 }
 
+impl<'de, E: Deserialize<'de>> Deserialize<'de> for Batch<E> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let results = deserializer.deserialize_map(ResultsVisitor(PhantomData))?;
+        Ok(Batch { results })
+    }
+}
+
+/// Reads an object's `results` array, refusing a second `results` and
+/// skipping any other key.
+struct ResultsVisitor<E>(PhantomData<E>);
+
+impl<'de, E: Deserialize<'de>> Visitor<'de> for ResultsVisitor<E> {
+    type Value = Vec<E>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(r#"a batch object, {"results": [...]}"#)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Vec<E>, A::Error> {
+        let mut results = None;
+        while let Some(key) = map.next_key::<Key<'de>>()? {
+            if key.as_str() == "results" {
+                let value = map.next_value()?;
+                set_once(&mut results, "results", value)?;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        results.ok_or_else(|| de::Error::missing_field("results"))
+    }
+}
+
 /// The batch as read in the first pass: each event's text, unparsed.
-#[derive(Deserialize)]
 struct RawBatch<'a> {
-    #[serde(borrow)]
     results: Vec<&'a RawValue>,
+}
+
+impl<'de> Deserialize<'de> for RawBatch<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let results = deserializer.deserialize_map(ResultsVisitor(PhantomData))?;
+        Ok(RawBatch { results })
+    }
 }
 
 fn envelope(provider: Option<Provider>, body: &[u8]) -> Result<RawBatch<'_>, Error> {
