@@ -61,8 +61,7 @@ enum Scope {
     /// One event: in a batch (`Some(index)`) or a single-event delivery (`None`).
     Event(Option<usize>),
     /// The delivery's authenticity (signature and headers), before any parsing.
-    #[allow(dead_code)]
-    // until predictaid::verify uses it; then cfg_attr(not(feature = "verify"))
+    #[cfg_attr(not(feature = "verify"), allow(dead_code))]
     Delivery,
 }
 
@@ -156,7 +155,7 @@ impl Error {
     /// A delivery refused before parsing: `kind` is one of the signature or
     /// header kinds, `message` says what was wrong without revealing any
     /// expected value.
-    #[allow(dead_code)] // until predictaid::verify uses it; then cfg_attr(not(feature = "verify"))
+    #[cfg_attr(not(feature = "verify"), allow(dead_code))]
     pub(crate) fn delivery(
         provider: Provider,
         kind: ErrorKind,

@@ -13,6 +13,8 @@ mod event;
 mod flow;
 mod kyt;
 mod session;
+#[cfg(feature = "verify")]
+pub(crate) mod verify;
 
 pub use customer::{CustomerIdentified, ResolutionType};
 pub use event::{AggregateType, Event, EventType, Payload, UnknownPayload};
@@ -22,6 +24,11 @@ pub use kyt::{
     KytTransactionReprocessRequested, TransactionStatus,
 };
 pub use session::{SessionCompleted, SessionCreated, SessionStatus};
+#[cfg(feature = "verify")]
+pub use verify::{
+    check_event_id, construct_event, construct_event_any, sign, verify, verify_any, Secrets,
+    EVENT_ID_HEADER, SIGNATURE_HEADER, USER_AGENT,
+};
 
 use crate::{Error, Provider};
 
