@@ -40,6 +40,8 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "axum")]
+pub mod axum;
 pub mod batch;
 mod error;
 pub mod predictaid;
@@ -49,7 +51,8 @@ mod wire;
 pub use error::{Error, ErrorKind, Provider, UnknownEventType};
 pub use wire::Extra;
 
-/// The README's examples, compiled and run as doc tests.
-#[cfg(doctest)]
+/// The README's examples, compiled and run as doc tests (they use the default
+/// `verify` feature).
+#[cfg(all(doctest, feature = "verify"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;

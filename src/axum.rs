@@ -1,0 +1,366 @@
+//! Extractors for [axum](https://docs.rs/axum/0.8) 0.8 (feature `axum`): a
+//! handler that takes a [`SpektrDelivery`] or a [`PredictaIdDelivery`] gets
+//! the decoded events; the request is refused before the handler runs only
+//! when it cannot be a delivery at all.
+//!
+//! | extractor | refuses with |
+//! |---|---|
+//! | [`SpektrDelivery`] | 400 when the body is not a batch (not JSON, no `results` array); 413 over the body limit |
+//! | [`PredictaIdDelivery`] | 401 on a missing, malformed or wrong signature; 400 when `X-PredictAid-Event-ID` disagrees with the signed body; 413 over the body limit; 500 when no secret is configured |
+//!
+//! Neither refuses an authentic delivery because an event in it does not
+//! parse: a broken Spektr event comes as a [`Rejected`] beside the good ones,
+//! and an authentic PredictaID body the crate cannot parse comes with its raw
+//! bytes and the parse error. Store those (a dead-letter file, a table) and
+//! answer 2xx, or 5xx to have the provider retry; never a 4xx, which ends the
+//! provider's retries and loses the event.
+//!
+//! To see why a request was refused (to log it), take
+//! `Result<PredictaIdDelivery, PredictaIdRejection>` instead (axum supports
+//! `Result<T, T::Rejection>` for any extractor) and answer with
+//! [`IntoResponse`] on the rejection.
+//!
+//! # Body size
+//!
+//! The body is read through axum's own [`Bytes`] extractor, so the route's
+//! [`DefaultBodyLimit`](::axum::extract::DefaultBodyLimit) applies, and a body
+//! over it is refused with 413 before it is all buffered. axum's default is
+//! 2 MB, too small for a large Spektr batch: set the limit on the webhook
+//! routes, e.g. to [`DEFAULT_BODY_LIMIT`] (16 MiB), or to what your providers
+//! send (each Spektr `service_run` event carries its vendor's whole answer).
+//! The body is decoded on the async task that reads it: a 16 MiB batch takes
+//! some tens of milliseconds.
+//!
+//! # Example
+//!
+//! ```
+//! use axum::extract::DefaultBodyLimit;
+//! use axum::http::StatusCode;
+//! use axum::routing::post;
+//! use axum::Router;
+//! use kyc_webhooks::axum::{PredictaIdDelivery, SpektrDelivery, DEFAULT_BODY_LIMIT};
+//! use kyc_webhooks::predictaid::Secrets;
+//!
+//! async fn on_spektr(delivery: SpektrDelivery) -> StatusCode {
+//!     for event in &delivery.events {
+//!         println!("{} {}", event.type_name(), event.id());
+//!     }
+//!     for rejected in &delivery.rejected {
+//!         eprintln!("dead-letter: {}", rejected.raw_json()); // store it, byte for byte
+//!     }
+//!     StatusCode::OK
+//! }
+//!
+//! async fn on_predictaid(delivery: PredictaIdDelivery) -> StatusCode {
+//!     match &delivery.event {
+//!         Ok(event) => println!("{} {}", event.type_name(), event.id()),
+//!         // Authentic, but this crate cannot read it: keep the raw bytes.
+//!         Err(error) => eprintln!("dead-letter ({error}): {} bytes", delivery.body.len()),
+//!     }
+//!     StatusCode::OK
+//! }
+//!
+//! // During a rotation, list the new secret and the old one.
+//! let secrets = Secrets::new(["whsec_new", "whsec_old"]);
+//! let app: Router = Router::new()
+//!     .route("/webhooks/spektr", post(on_spektr))
+//!     .route("/webhooks/predictaid", post(on_predictaid))
+//!     .layer(DefaultBodyLimit::max(DEFAULT_BODY_LIMIT))
+//!     .with_state(secrets);
+//! ```
+//!
+//! With more in the state than the secrets, implement
+//! [`FromRef`]`<YourState> for Secrets` (or derive it with axum's `macros`
+//! feature). `examples/receiver.rs` is a whole receiver built on these
+//! extractors: durable storage, deduplication, dead letters.
+
+use std::fmt;
+
+use ::axum::body::Bytes;
+use ::axum::extract::rejection::BytesRejection;
+use ::axum::extract::{FromRef, FromRequest, Request};
+use ::axum::http::header::HeaderMap;
+use ::axum::http::StatusCode;
+use ::axum::response::{IntoResponse, Response};
+
+use crate::batch::Rejected;
+use crate::predictaid::{self, Secrets};
+use crate::{spektr, Error, ErrorKind, Provider};
+
+/// A body limit for webhook routes: 16 MiB (axum's default is 2 MB).
+///
+/// Not applied by the extractors themselves: the route's
+/// [`DefaultBodyLimit`](::axum::extract::DefaultBodyLimit) decides. Set it
+/// with `.layer(DefaultBodyLimit::max(DEFAULT_BODY_LIMIT))`.
+pub const DEFAULT_BODY_LIMIT: usize = 16 * 1024 * 1024;
+
+/// A Spektr delivery, decoded leniently
+/// ([`spektr::parse_batch_lenient`]): the events that decoded, and the ones
+/// that did not, raw.
+///
+/// Refused (with [`SpektrRejection`]) only when the body is not a batch at
+/// all, or too large. Spektr signs nothing: anyone who knows the URL can post
+/// to it. Keep the URL secret, or check the source in front of the route.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct SpektrDelivery {
+    /// The events that decoded, in delivery order.
+    pub events: Vec<spektr::Event>,
+    /// The events that did not, each with its raw text (byte for byte as in
+    /// the body), its index in the batch and the error: for a dead-letter
+    /// store, to replay with [`spektr::parse_event`] later.
+    pub rejected: Vec<Rejected>,
+}
+
+impl<S> FromRequest<S> for SpektrDelivery
+where
+    S: Send + Sync,
+{
+    type Rejection = SpektrRejection;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let body = Bytes::from_request(req, state)
+            .await
+            .map_err(SpektrRejection::Body)?;
+        let items = spektr::parse_batch_lenient(&body).map_err(SpektrRejection::NotABatch)?;
+        let mut delivery = SpektrDelivery {
+            events: Vec::with_capacity(items.len()),
+            rejected: Vec::new(),
+        };
+        for item in items {
+            match item {
+                Ok(event) => delivery.events.push(event),
+                Err(rejected) => delivery.rejected.push(rejected),
+            }
+        }
+        Ok(delivery)
+    }
+}
+
+/// Why a request is not a Spektr delivery.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum SpektrRejection {
+    /// The body could not be read: over the route's body limit (413), or the
+    /// connection failed (400). Answered with axum's own response.
+    Body(BytesRejection),
+    /// The body is not a batch (not JSON, or no `results` array): 400, with
+    /// the error's message. No event could be read; Spektr's retries will
+    /// not help.
+    NotABatch(Error),
+}
+
+impl SpektrRejection {
+    /// The status the rejection is answered with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            SpektrRejection::Body(rejection) => rejection.status(),
+            SpektrRejection::NotABatch(_) => StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
+impl fmt::Display for SpektrRejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SpektrRejection::Body(rejection) => write!(f, "{}", rejection.body_text()),
+            SpektrRejection::NotABatch(error) => write!(f, "not a Spektr delivery: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for SpektrRejection {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            SpektrRejection::Body(rejection) => Some(rejection),
+            SpektrRejection::NotABatch(error) => Some(error),
+        }
+    }
+}
+
+impl IntoResponse for SpektrRejection {
+    fn into_response(self) -> Response {
+        match self {
+            SpektrRejection::Body(rejection) => rejection.into_response(),
+            SpektrRejection::NotABatch(_) => (self.status(), self.to_string()).into_response(),
+        }
+    }
+}
+
+/// A PredictaID delivery whose signature holds under one of the
+/// [`Secrets`] in the router's state.
+///
+/// Before the body is read, the `X-PredictAid-Signature` header must be
+/// present, single and well-formed; then the body is read (the route's body
+/// limit applies) and verified; only then parsed. When the body parses and an
+/// `X-PredictAid-Event-ID` header is present, the two ids must agree (see
+/// [`predictaid::check_event_id`]: deduplicate on the body's `id`).
+///
+/// The state must give [`Secrets`] ([`FromRef`]); a router whose state is
+/// just `Secrets` does.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct PredictaIdDelivery {
+    /// The request body, byte for byte; authentic.
+    pub body: Bytes,
+    /// The parsed event; or, for an authentic body the crate cannot parse
+    /// (a parse error: [`ErrorKind::Syntax`], [`Data`](ErrorKind::Data) or
+    /// [`Eof`](ErrorKind::Eof)), why. Then store [`body`](Self::body) and
+    /// answer 2xx, or answer 5xx to have PredictaID retry; a 4xx would lose
+    /// a genuine event.
+    pub event: Result<predictaid::Event, Error>,
+}
+
+impl<S> FromRequest<S> for PredictaIdDelivery
+where
+    S: Send + Sync,
+    Secrets: FromRef<S>,
+{
+    type Rejection = PredictaIdRejection;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let secrets = Secrets::from_ref(state);
+        if secrets.is_empty() {
+            return Err(PredictaIdRejection::NoSecret);
+        }
+        // The headers first: no signature, no reading of the body.
+        let tag = signature_tag(req.headers()).map_err(PredictaIdRejection::Signature)?;
+        let event_ids: Vec<_> = req
+            .headers()
+            .get_all(predictaid::EVENT_ID_HEADER)
+            .iter()
+            .cloned()
+            .collect();
+        let body = Bytes::from_request(req, state)
+            .await
+            .map_err(PredictaIdRejection::Body)?;
+        secrets
+            .verify_tag(&body, &tag)
+            .map_err(PredictaIdRejection::Signature)?;
+        let event = predictaid::parse(&body);
+        if let Ok(event) = &event {
+            for value in &event_ids {
+                // A header that is not UTF-8 cannot equal the id: pass it as
+                // something the id is not.
+                let value = std::str::from_utf8(value.as_bytes()).unwrap_or("\u{fffd}");
+                predictaid::check_event_id(event, Some(value))
+                    .map_err(PredictaIdRejection::EventIdMismatch)?;
+            }
+        }
+        Ok(PredictaIdDelivery { body, event })
+    }
+}
+
+/// Decodes the one `X-PredictAid-Signature` header; more than one is as bad
+/// as a malformed one.
+fn signature_tag(headers: &HeaderMap) -> Result<crate::predictaid::verify::Tag, Error> {
+    let mut values = headers.get_all(predictaid::SIGNATURE_HEADER).iter();
+    let value = match (values.next(), values.next()) {
+        (None, _) => "",
+        (Some(_), Some(_)) => {
+            return Err(malformed(format!(
+                "more than one {} header",
+                predictaid::SIGNATURE_HEADER
+            )))
+        }
+        (Some(value), None) => value.to_str().map_err(|_| {
+            malformed(format!(
+                "the {} header holds bytes that are not visible ASCII",
+                predictaid::SIGNATURE_HEADER
+            ))
+        })?,
+    };
+    crate::predictaid::verify::decode_signature(value)
+}
+
+fn malformed(message: String) -> Error {
+    Error::delivery(Provider::PredictaId, ErrorKind::MalformedSignature, message)
+}
+
+/// Why a request is not a verified PredictaID delivery.
+///
+/// The responses say as little as they can: the three signature failures all
+/// answer 401 with the same text. [`Display`](fmt::Display) and
+/// [`error`](PredictaIdRejection::error) give the detail, for your logs
+/// (never the expected signature).
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum PredictaIdRejection {
+    /// No secret is configured ([`Secrets::is_empty`]): 500, so that
+    /// PredictaID retries until the receiver is fixed.
+    NoSecret,
+    /// The signature header is missing, malformed (or repeated), or does not
+    /// match the body: 401, `invalid webhook signature`.
+    Signature(Error),
+    /// The body could not be read: over the route's body limit (413), or the
+    /// connection failed (400). Answered with axum's own response.
+    Body(BytesRejection),
+    /// The body is authentic but `X-PredictAid-Event-ID` names another event:
+    /// a body replayed under another id, 400.
+    EventIdMismatch(Error),
+}
+
+impl PredictaIdRejection {
+    /// The status the rejection is answered with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            PredictaIdRejection::NoSecret => StatusCode::INTERNAL_SERVER_ERROR,
+            PredictaIdRejection::Signature(_) => StatusCode::UNAUTHORIZED,
+            PredictaIdRejection::Body(rejection) => rejection.status(),
+            PredictaIdRejection::EventIdMismatch(_) => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    /// The crate's error behind the rejection (its [`kind`](Error::kind) says
+    /// which signature or header check failed), when there is one.
+    pub fn error(&self) -> Option<&Error> {
+        match self {
+            PredictaIdRejection::Signature(error) | PredictaIdRejection::EventIdMismatch(error) => {
+                Some(error)
+            }
+            PredictaIdRejection::NoSecret | PredictaIdRejection::Body(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for PredictaIdRejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PredictaIdRejection::NoSecret => {
+                f.write_str("no PredictaID webhook secret is configured")
+            }
+            PredictaIdRejection::Signature(error) | PredictaIdRejection::EventIdMismatch(error) => {
+                fmt::Display::fmt(error, f)
+            }
+            PredictaIdRejection::Body(rejection) => f.write_str(&rejection.body_text()),
+        }
+    }
+}
+
+impl std::error::Error for PredictaIdRejection {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            PredictaIdRejection::NoSecret => None,
+            PredictaIdRejection::Signature(error) | PredictaIdRejection::EventIdMismatch(error) => {
+                Some(error)
+            }
+            PredictaIdRejection::Body(rejection) => Some(rejection),
+        }
+    }
+}
+
+impl IntoResponse for PredictaIdRejection {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        match self {
+            PredictaIdRejection::Body(rejection) => rejection.into_response(),
+            PredictaIdRejection::NoSecret => (status, "webhook receiver not ready").into_response(),
+            PredictaIdRejection::Signature(_) => {
+                (status, "invalid webhook signature").into_response()
+            }
+            PredictaIdRejection::EventIdMismatch(_) => {
+                (status, "the event id header does not match the signed body").into_response()
+            }
+        }
+    }
+}
