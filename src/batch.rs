@@ -188,12 +188,12 @@ pub(crate) fn parse_as<E: DeserializeOwned>(
     body: &[u8],
 ) -> Result<Batch<E>, Error> {
     let raw = envelope(provider, body)?;
-    let results = raw
-        .results
-        .iter()
-        .enumerate()
-        .map(|(index, event)| decode(provider, body, index, event))
-        .collect::<Result<_, _>>()?;
+    // Sized up front: collecting into a `Result` would grow the vector by
+    // doubling, up to twice the memory.
+    let mut results = Vec::with_capacity(raw.results.len());
+    for (index, event) in raw.results.iter().enumerate() {
+        results.push(decode(provider, body, index, event)?);
+    }
     Ok(Batch { results })
 }
 

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Runs each fuzz target for SECONDS (default 60), seeded from fixtures/.
+# Needs the nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`).
+#   fuzz/run.sh 600            # ten minutes per target
+#   fuzz/run.sh 60 predictaid_parse
+set -euo pipefail
+cd "$(dirname "$0")"
+seconds=${1:-60}
+shift || true
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(spektr_parse_batch batch_parse_lenient predictaid_parse)
+
+# Seeds: Spektr batches (each single-event fixture wrapped in a batch, and the
+# whole-delivery fixtures) and PredictaID events.
+for target in spektr_parse_batch batch_parse_lenient; do
+    mkdir -p "corpus/$target"
+    for f in ../fixtures/spektr/*.json ../fixtures/spektr/unknown/*.json; do
+        { printf '{"results": ['; cat "$f"; printf ']}'; } > "corpus/$target/seed-$(basename "$f")"
+    done
+    cp ../fixtures/spektr/batches/*.json "corpus/$target/"
+done
+mkdir -p corpus/predictaid_parse
+cp ../fixtures/predictaid/*.json ../fixtures/predictaid/unknown/*.json corpus/predictaid_parse/
+
+for target in "${targets[@]}"; do
+    echo "== $target for ${seconds}s"
+    cargo +nightly fuzz run "$target" "corpus/$target" -- \
+        -max_total_time="$seconds" -rss_limit_mb=4096 -max_len=65536 -print_final_stats=1
+done

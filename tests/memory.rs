@@ -1,0 +1,121 @@
+//! Peak heap while decoding a 100,000-event Spektr batch, as a multiple of
+//! the body's size, measured with a counting allocator (this test binary's
+//! global allocator). Promise 1: no input makes the crate allocate without
+//! bound relative to its size.
+//!
+//! `cargo test --release --test memory -- --nocapture` prints the figures.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use kyc_webhooks::{batch, spektr};
+use serde_json::Value;
+
+struct Counting;
+
+static CURRENT: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let ptr = unsafe { System.alloc(layout) };
+        if !ptr.is_null() {
+            let now = CURRENT.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+            PEAK.fetch_max(now, Ordering::Relaxed);
+        }
+        ptr
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) };
+        CURRENT.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// The tests in this binary measure one at a time.
+static MEASURING: Mutex<()> = Mutex::new(());
+
+/// Peak bytes allocated above the current level while `f` runs, and its result.
+fn peak_during<T>(f: impl FnOnce() -> T) -> (usize, T) {
+    let base = CURRENT.load(Ordering::Relaxed);
+    PEAK.store(base, Ordering::Relaxed);
+    let out = f();
+    (PEAK.load(Ordering::Relaxed) - base, out)
+}
+
+/// A batch of `n` events cycling through every documented type (the
+/// all-types fixture) with unique ids.
+fn big_batch(n: usize) -> Vec<u8> {
+    let fixture = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/spektr/batches/all-types.json"
+    ))
+    .unwrap();
+    let all: Value = serde_json::from_slice(&fixture).unwrap();
+    let kinds = all["results"].as_array().unwrap();
+    let events: Vec<String> = (0..n)
+        .map(|i| {
+            let mut event = kinds[i % kinds.len()].clone();
+            event["id"] = Value::String(format!("evt{i:08}"));
+            event.to_string()
+        })
+        .collect();
+    format!("{{\"results\":[{}]}}", events.join(",")).into_bytes()
+}
+
+#[test]
+fn peak_heap_of_a_100000_event_batch_is_a_small_multiple_of_the_body() {
+    let _one_at_a_time = MEASURING.lock().unwrap();
+    let body = big_batch(100_000);
+    let size = body.len();
+
+    let (strict, batch) = peak_during(|| spektr::parse_batch(&body).unwrap());
+    assert_eq!(batch.results.len(), 100_000);
+    drop(batch);
+    let (lenient, items) = peak_during(|| batch::parse_lenient::<spektr::Event>(&body).unwrap());
+    assert!(items.iter().all(Result::is_ok));
+    drop(items);
+    let (value, tree) = peak_during(|| serde_json::from_slice::<Value>(&body).unwrap());
+    drop(tree);
+
+    let ratio = |peak: usize| peak as f64 / size as f64;
+    println!(
+        "body {:.1} MB; peak heap: parse_batch {:.2}x, parse_lenient {:.2}x, serde_json::Value {:.2}x the body",
+        size as f64 / 1e6,
+        ratio(strict),
+        ratio(lenient),
+        ratio(value)
+    );
+    // Bounded relative to the input: a few times the body, as a Value tree is.
+    assert!(
+        ratio(strict) < 6.0,
+        "parse_batch peak {:.2}x the body",
+        ratio(strict)
+    );
+    assert!(
+        ratio(lenient) < 6.0,
+        "parse_lenient peak {:.2}x the body",
+        ratio(lenient)
+    );
+}
+
+#[test]
+fn rejected_events_cost_their_own_size_not_more() {
+    let _one_at_a_time = MEASURING.lock().unwrap();
+    // 10,000 events, all broken (a mistyped field): each Rejected keeps its
+    // raw text and an error; the peak stays a small multiple of the body.
+    let body = String::from_utf8(big_batch(10_000))
+        .unwrap()
+        .replace("\"processId\":\"", "\"processId\":7,\"x\":\"");
+    let (peak, items) =
+        peak_during(|| batch::parse_lenient::<spektr::Event>(body.as_bytes()).unwrap());
+    let rejected = items.iter().filter(|i| i.is_err()).count();
+    assert!(rejected > 5_000, "{rejected} rejected");
+    let ratio = peak as f64 / body.len() as f64;
+    println!("lenient batch of {rejected} rejected events: peak heap {ratio:.2}x the body");
+    assert!(ratio < 6.0, "peak {ratio:.2}x the body");
+}
