@@ -9,7 +9,7 @@ use std::fmt::{self, Write as _};
 use std::marker::PhantomData;
 
 use serde::de::value::MapDeserializer;
-use serde::de::{self, DeserializeOwned, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::Value;
@@ -153,7 +153,9 @@ impl<'de, E: Deserialize<'de>> Visitor<'de> for ResultsVisitor<E> {
                 let value = map.next_value()?;
                 set_once(&mut results, "results", value)?;
             } else {
-                map.next_value::<IgnoredAny>()?;
+                // Read as JSON, not skipped: serde_json's skipping does not
+                // check UTF-8, and a body that is not JSON must not be taken.
+                map.next_value::<Value>()?;
             }
         }
         results.ok_or_else(|| de::Error::missing_field("results"))

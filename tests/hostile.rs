@@ -233,3 +233,18 @@ fn each_provider_refuses_the_others_bodies() {
     assert!(predictaid::parse(&spektr_body).is_err());
     assert!(predictaid::parse(&spektr_event).is_err());
 }
+
+/// Found by fuzzing (spektr_parse_batch): an unknown key beside `results`
+/// whose string is not UTF-8 was skipped without being checked, so a body that
+/// is not JSON was accepted as an empty batch.
+#[test]
+fn invalid_utf8_in_a_key_beside_results_is_refused() {
+    let mut body = b"{\n  \"eventType\": \"".to_vec();
+    body.extend_from_slice(b"\x98\x8a\x8c\x8b\x90\x92\x9a\x8d");
+    body.extend_from_slice(b"QQQQ_emove\",\n \"results\": []}");
+    assert!(serde_json::from_slice::<Value>(&body).is_err());
+    assert_eq!(run_all(&body), [false; 6]);
+    let err = spektr::parse_batch(&body).unwrap_err();
+    assert!(err.is_envelope());
+    assert_eq!(err.kind(), ErrorKind::Syntax, "{err}");
+}
