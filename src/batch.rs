@@ -175,7 +175,14 @@ impl<'de> Deserialize<'de> for RawBatch<'de> {
 }
 
 fn envelope(provider: Option<Provider>, body: &[u8]) -> Result<RawBatch<'_>, Error> {
-    serde_json::from_slice(body).map_err(|e| {
+    // Checking UTF-8 once for the whole body is faster than serde_json
+    // checking each string; a body that is not UTF-8 is read from bytes, for
+    // serde_json's error and its position.
+    let read = match std::str::from_utf8(body) {
+        Ok(text) => serde_json::from_str(text),
+        Err(_) => serde_json::from_slice(body),
+    };
+    read.map_err(|e| {
         let path = serde_path_to_error::deserialize::<_, RawBatch>(
             &mut serde_json::Deserializer::from_slice(body),
         )
@@ -189,14 +196,39 @@ pub(crate) fn parse_as<E: DeserializeOwned>(
     provider: Option<Provider>,
     body: &[u8],
 ) -> Result<Batch<E>, Error> {
-    let raw = envelope(provider, body)?;
-    // Sized up front: collecting into a `Result` would grow the vector by
-    // doubling, up to twice the memory.
-    let mut results = Vec::with_capacity(raw.results.len());
+    // One pass over the body, after a whole-body UTF-8 check (which lets
+    // serde_json read strings without checking each one). Only when that
+    // fails is the body read again, event by event, to say which event failed
+    // and where: the first error of the lenient path is the strict error.
+    std::str::from_utf8(body)
+        .ok()
+        .and_then(|text| serde_json::from_str(text).ok())
+        .ok_or_else(|| locate_error::<E>(provider, body))
+}
+
+/// The error of a strict batch that failed to decode, with the failing event's
+/// index, type, path and position. Error path only.
+fn locate_error<E: DeserializeOwned>(provider: Option<Provider>, body: &[u8]) -> Error {
+    let raw = match envelope(provider, body) {
+        Ok(raw) => raw,
+        Err(error) => return error,
+    };
     for (index, event) in raw.results.iter().enumerate() {
-        results.push(decode(provider, body, index, event)?);
+        if let Err(error) = decode::<E>(provider, body, index, event) {
+            return error;
+        }
     }
-    Ok(Batch { results })
+    // Each event decodes alone but the whole did not (a body that is not
+    // UTF-8 where an event type skips values unchecked, say): say what serde
+    // says of the whole.
+    let whole = match std::str::from_utf8(body) {
+        Ok(text) => serde_json::from_str::<Batch<E>>(text).err(),
+        Err(_) => serde_json::from_slice::<Value>(body).err(),
+    };
+    let whole = whole.unwrap_or_else(|| {
+        de::Error::custom("the batch decodes event by event but not as a whole")
+    });
+    Error::envelope(provider, None, &whole)
 }
 
 pub(crate) fn parse_lenient_as<E: DeserializeOwned>(
@@ -247,8 +279,14 @@ pub(crate) fn parse_single<E: DeserializeOwned>(
     provider: Provider,
     body: &[u8],
 ) -> Result<E, Error> {
-    serde_json::from_slice(body).map_err(|e| {
-        let text = std::str::from_utf8(body).ok();
+    // As for batches: one UTF-8 check of the whole body, then strings read
+    // unchecked; bytes that are not UTF-8 are read as bytes for the error.
+    let text = std::str::from_utf8(body).ok();
+    let read = match text {
+        Some(text) => serde_json::from_str(text),
+        None => serde_json::from_slice(body),
+    };
+    read.map_err(|e| {
         let event_type = text.and_then(|text| sniff(text).1);
         let path = text.and_then(|text| failing_path::<E>(text, Some(provider), String::new()));
         Error::event(Some(provider), None, event_type, path, &e, None)

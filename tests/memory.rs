@@ -101,6 +101,15 @@ fn peak_heap_of_a_100000_event_batch_is_a_small_multiple_of_the_body() {
         "parse_lenient peak {:.2}x the body",
         ratio(lenient)
     );
+    // And no more than the `Value` tree users would build instead.
+    assert!(
+        strict <= value,
+        "parse_batch peak {strict} B > the Value tree's {value} B"
+    );
+    assert!(
+        lenient <= value,
+        "parse_lenient peak {lenient} B > the Value tree's {value} B"
+    );
 }
 
 #[test]

@@ -102,9 +102,9 @@ fn users_can_build_a_spektr_event_and_it_serializes_to_the_wire_shape() {
     );
     data.extra.insert("company_name".into(), json!("ACME"));
     let at = Utc.timestamp_millis_opt(1752127706390).unwrap();
-    let event = spektr::Event::ProcessRunEnd(
+    let event = spektr::Event::ProcessRunEnd(Box::new(
         spektr::Envelope::new("e1", "s1", at, data).with_workspace_id("w1"),
-    );
+    ));
     let wire = serde_json::to_value(&event).unwrap();
     assert_eq!(
         wire,
@@ -123,10 +123,10 @@ fn users_can_build_a_spektr_event_and_it_serializes_to_the_wire_shape() {
 #[test]
 fn users_can_build_an_unknown_spektr_event() {
     let at = Utc.timestamp_millis_opt(1).unwrap();
-    let event = spektr::Event::Other(spektr::UnknownEvent::new(
+    let event = spektr::Event::Other(Box::new(spektr::UnknownEvent::new(
         "alert_created",
         spektr::Envelope::new("e1", "s1", at, json!({"alertId": "a"})),
-    ));
+    )));
     assert_eq!(event.type_name(), "alert_created");
     assert_eq!(event.event_type(), None);
     let text = serde_json::to_string(&event).unwrap();

@@ -110,13 +110,15 @@ macro_rules! events {
         ///
         /// Each variant holds the common fields and the typed `data`; an
         /// `eventType` the crate does not know becomes [`Event::Other`], whole.
+        /// Variants are boxed, so an `Event` is two words and a batch's vector
+        /// stays small; fields read through the box (`run.data.score`).
         /// Deprecated types keep their variants: Spektr still documents them.
         #[derive(Debug, Clone, PartialEq)]
         #[non_exhaustive]
         pub enum Event {
-            $( $(#[$attr])* $variant(Envelope<$data>), )+
+            $( $(#[$attr])* $variant(Box<Envelope<$data>>), )+
             /// An event type this version of the crate does not know.
-            Other(UnknownEvent),
+            Other(Box<UnknownEvent>),
         }
 
         /// The typed `data` of a known type, or any JSON for an unknown one.
@@ -128,11 +130,11 @@ macro_rules! events {
         impl Data {
             fn into_event(self, common: Envelope<()>, event_type: Key<'_>) -> Event {
                 match self {
-                    $( Data::$variant(data) => Event::$variant(common.map_data(|()| data)), )+
-                    Data::Unknown(data) => Event::Other(UnknownEvent {
+                    $( Data::$variant(data) => Event::$variant(Box::new(common.map_data(|()| data))), )+
+                    Data::Unknown(data) => Event::Other(Box::new(UnknownEvent {
                         event_type: event_type.0.into_owned(),
                         envelope: common.map_data(|()| data),
-                    }),
+                    })),
                 }
             }
         }
@@ -154,7 +156,7 @@ macro_rules! events {
             /// The fields every event has, whatever its type.
             fn common(&self) -> Common<'_> {
                 match self {
-                    $( Event::$variant(e) => Common::of(e), )+
+                    $( Event::$variant(e) => Common::of(&**e), )+
                     Event::Other(e) => Common::of(&e.envelope),
                 }
             }
@@ -171,7 +173,7 @@ macro_rules! events {
         impl Serialize for Event {
             fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
                 match self {
-                    $( Event::$variant(e) => serialize_event($wire, e, serializer), )+
+                    $( Event::$variant(e) => serialize_event($wire, &**e, serializer), )+
                     Event::Other(e) => serialize_event(&e.event_type, &e.envelope, serializer),
                 }
             }

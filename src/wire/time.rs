@@ -56,6 +56,14 @@ pub(crate) fn rfc3339_millis(instant: &DateTime<Utc>) -> String {
     instant.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
+/// Whether `text`, already parsed as RFC 3339, is in the form
+/// [`rfc3339_millis`] writes: `YYYY-MM-DDTHH:MM:SS.mmmZ`, exactly 24 bytes.
+/// (Checked by shape, without formatting: this runs for every event.)
+fn is_canonical(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.len() == 24 && b[10] == b'T' && b[19] == b'.' && b[23] == b'Z'
+}
+
 /// An RFC 3339 instant together with its text when that text is not in the
 /// canonical form, so that it can be written back exactly as it came.
 pub(crate) struct Rfc3339 {
@@ -75,7 +83,7 @@ impl<'de> Deserialize<'de> for Rfc3339 {
                 let instant = DateTime::parse_from_rfc3339(v)
                     .map_err(|_| E::invalid_value(Unexpected::Str(v), &self))?
                     .with_timezone(&Utc);
-                let text = (rfc3339_millis(&instant) != v).then(|| v.into());
+                let text = (!is_canonical(v)).then(|| v.into());
                 Ok(Rfc3339 { instant, text })
             }
         }
@@ -95,5 +103,36 @@ pub(crate) fn serialize_rfc3339<S: Serializer>(
             serializer.serialize_str(text)
         }
         _ => serializer.serialize_str(&rfc3339_millis(instant)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shape check agrees with formatting on every form it may see.
+    #[test]
+    fn is_canonical_agrees_with_the_canonical_formatting() {
+        for text in [
+            "2026-03-23T12:00:00.000Z",
+            "2026-03-23T12:00:00.123Z",
+            "2016-12-31T23:59:60.000Z",
+            "2026-03-23T12:00:00Z",
+            "2026-03-23T12:00:00.1234Z",
+            "2026-03-23T12:00:00.000+00:00",
+            "2026-03-23t12:00:00.000z",
+            "2026-03-23 12:00:00.000Z",
+            "2026-03-23T14:00:00.000+02:00",
+            "2026-03-23T12:00:00.5Z",
+        ] {
+            let instant = DateTime::parse_from_rfc3339(text)
+                .unwrap()
+                .with_timezone(&Utc);
+            assert_eq!(
+                is_canonical(text),
+                rfc3339_millis(&instant) == text,
+                "{text}"
+            );
+        }
     }
 }
