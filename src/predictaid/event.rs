@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::*;
 use crate::wire::enums::open_enum;
 use crate::wire::time::{serialize_rfc3339, Rfc3339};
-use crate::wire::{keep_unknown, set_once, Extra, Key};
+use crate::wire::{keep_unknown, set_once, DataSlot, Extra, Key};
 use crate::Provider;
 
 open_enum! {
@@ -253,14 +253,6 @@ impl Serialize for Event {
     }
 }
 
-/// `data` as read: typed at once when `type` came first, else buffered.
-// Lives on the stack for the length of one event's decoding only.
-#[allow(clippy::large_enum_variant)]
-enum DataSlot {
-    Typed(Payload),
-    Buffered(Value),
-}
-
 impl<'de> Deserialize<'de> for Event {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         deserializer.deserialize_map(EventVisitor)
@@ -302,24 +294,17 @@ impl<'de> Visitor<'de> for EventVisitor {
                 )?,
                 "version" => set_once(&mut version, "version", map.next_value::<String>()?)?,
                 "data" => {
-                    let slot = match &type_name {
-                        Some(name) => {
-                            DataSlot::Typed(map.next_value_seed(DataSeed(name.as_str()))?)
-                        }
-                        None => DataSlot::Buffered(map.next_value::<Value>()?),
-                    };
+                    let seed = type_name.as_ref().map(|name| DataSeed(name.as_str()));
+                    let slot = DataSlot::read(&mut map, seed)?;
                     set_once(&mut data, "data", slot)?;
                 }
                 _ => keep_unknown(&mut map, &mut extra, key)?,
             }
         }
         let type_name = type_name.ok_or_else(|| de::Error::missing_field("type"))?;
-        let data = match data.ok_or_else(|| de::Error::missing_field("data"))? {
-            DataSlot::Typed(payload) => payload,
-            DataSlot::Buffered(value) => DataSeed(type_name.as_str())
-                .deserialize(value)
-                .map_err(de::Error::custom)?,
-        };
+        let data = data
+            .ok_or_else(|| de::Error::missing_field("data"))?
+            .finish(DataSeed(type_name.as_str()))?;
         let occurred_at = occurred_at.ok_or_else(|| de::Error::missing_field("occurredAt"))?;
         Ok(Event {
             id: id.ok_or_else(|| de::Error::missing_field("id"))?,

@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::*;
 use crate::wire::time::{Millis, MillisRef};
-use crate::wire::{keep_unknown, set_once, Extra, Key};
+use crate::wire::{keep_unknown, set_once, DataSlot, Extra, Key};
 use crate::Provider;
 
 /// The fields every Spektr event has, around its `data`.
@@ -298,15 +298,6 @@ fn serialize_event<D: Serialize, S: Serializer>(
     map.end()
 }
 
-/// `data` as read: typed at once when `eventType` came first (the usual
-/// order), else buffered as JSON until the type is known.
-// Lives on the stack for the length of one event's decoding only.
-#[allow(clippy::large_enum_variant)]
-enum DataSlot {
-    Typed(Data),
-    Buffered(Value),
-}
-
 impl<'de> Deserialize<'de> for Event {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         deserializer.deserialize_map(EventVisitor)
@@ -344,22 +335,17 @@ impl<'de> Visitor<'de> for EventVisitor {
                     set_once(&mut event_type, "eventType", (name, known))?;
                 }
                 "data" => {
-                    let slot = match &event_type {
-                        Some((_, known)) => DataSlot::Typed(map.next_value_seed(DataSeed(*known))?),
-                        None => DataSlot::Buffered(map.next_value::<Value>()?),
-                    };
+                    let seed = event_type.as_ref().map(|(_, known)| DataSeed(*known));
+                    let slot = DataSlot::read(&mut map, seed)?;
                     set_once(&mut data, "data", slot)?;
                 }
                 _ => keep_unknown(&mut map, &mut extra, key)?,
             }
         }
         let (name, known) = event_type.ok_or_else(|| de::Error::missing_field("eventType"))?;
-        let data = match data.ok_or_else(|| de::Error::missing_field("data"))? {
-            DataSlot::Typed(data) => data,
-            DataSlot::Buffered(value) => DataSeed(known)
-                .deserialize(value)
-                .map_err(de::Error::custom)?,
-        };
+        let data = data
+            .ok_or_else(|| de::Error::missing_field("data"))?
+            .finish(DataSeed(known))?;
         let common = Envelope {
             id: id.ok_or_else(|| de::Error::missing_field("id"))?,
             spektr_id: spektr_id.ok_or_else(|| de::Error::missing_field("spektrId"))?,

@@ -11,7 +11,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
+use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, MapAccess, Visitor};
 use serde_json::{Map, Value};
 
 pub(crate) mod enums;
@@ -85,5 +85,41 @@ pub(crate) fn keep_unknown<'de, A: MapAccess<'de>>(
             "duplicate field `{}`",
             slot.key()
         ))),
+    }
+}
+
+/// An event's `data` as read: typed at once when the event type came before
+/// it (the providers' order), else buffered as JSON until the type is known
+/// (`data` first is valid JSON too, only slower).
+// Lives on the stack for the length of one event's decoding only.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum DataSlot<T> {
+    Typed(T),
+    Buffered(Value),
+}
+
+impl<T> DataSlot<T> {
+    /// Reads the value of `data`, with `seed` when the type is already known.
+    pub(crate) fn read<'de, A, S>(map: &mut A, seed: Option<S>) -> Result<Self, A::Error>
+    where
+        A: MapAccess<'de>,
+        S: DeserializeSeed<'de, Value = T>,
+    {
+        Ok(match seed {
+            Some(seed) => DataSlot::Typed(map.next_value_seed(seed)?),
+            None => DataSlot::Buffered(map.next_value::<Value>()?),
+        })
+    }
+
+    /// The typed data, decoding the buffer with `seed` if it was buffered.
+    pub(crate) fn finish<'de, S, E>(self, seed: S) -> Result<T, E>
+    where
+        S: DeserializeSeed<'de, Value = T>,
+        E: de::Error,
+    {
+        match self {
+            DataSlot::Typed(data) => Ok(data),
+            DataSlot::Buffered(value) => seed.deserialize(value).map_err(E::custom),
+        }
     }
 }
