@@ -83,6 +83,32 @@ enum Scope {
 ///     .to_string()
 ///     .starts_with("Spektr event of type \"step_init\": results[0].data.processId: invalid type"));
 /// ```
+///
+/// What a handler decides on, without reading the message:
+///
+/// ```
+/// use kyc_webhooks::{Error, ErrorKind};
+///
+/// /// The HTTP status to answer a delivery that could not be decoded with.
+/// fn status_for(error: &Error) -> u16 {
+///     match error.kind() {
+///         // Refused before parsing: not from the provider.
+///         ErrorKind::MissingSignature
+///         | ErrorKind::MalformedSignature
+///         | ErrorKind::SignatureMismatch => 401,
+///         // The envelope is not a batch at all: nothing in it can be kept.
+///         _ if error.is_envelope() => 400,
+///         // An event of an authentic delivery is broken (or the PredictaID
+///         // event-id header disagrees): keep the raw body or event (see
+///         // `batch::parse_lenient`) and accept, or ask for a retry.
+///         _ => 500,
+///     }
+/// }
+///
+/// let err = kyc_webhooks::spektr::parse_batch(b"{\"results\": [").unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::Eof);
+/// assert_eq!(status_for(&err), 400);
+/// ```
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{0}")]
 pub struct Error(Box<Inner>);
