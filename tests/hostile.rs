@@ -248,3 +248,24 @@ fn invalid_utf8_in_a_key_beside_results_is_refused() {
     assert!(err.is_envelope());
     assert_eq!(err.kind(), ErrorKind::Syntax, "{err}");
 }
+
+/// Found by fuzzing (batch_parse_lenient): a lone surrogate escape is valid
+/// JSON syntax that no string can hold. The event holding it is rejected,
+/// raw, and its neighbours decode.
+#[test]
+fn a_lone_surrogate_escape_rejects_only_its_event() {
+    let broken = EVENT.replace("PEP", "P\\ud800P");
+    let body = format!(r#"{{"results": [{EVENT}, {broken}, {EVENT}]}}"#);
+    let items = spektr::parse_batch_lenient(body.as_bytes()).unwrap();
+    assert!(items[0].is_ok() && items[2].is_ok());
+    let rejected = items[1].as_ref().unwrap_err();
+    assert_eq!(rejected.raw_json(), broken);
+    assert!(
+        rejected.error().to_string().contains("escape"),
+        "{}",
+        rejected.error()
+    );
+    let err = spektr::parse_batch(body.as_bytes()).unwrap_err();
+    assert_eq!(err.index(), Some(1));
+    assert_eq!(err.path(), Some("results[1].data.alertName"), "{err}");
+}
