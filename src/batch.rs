@@ -174,15 +174,18 @@ impl<'de> Deserialize<'de> for RawBatch<'de> {
     }
 }
 
-fn envelope(provider: Option<Provider>, body: &[u8]) -> Result<RawBatch<'_>, Error> {
-    // Checking UTF-8 once for the whole body is faster than serde_json
-    // checking each string; a body that is not UTF-8 is read from bytes, for
-    // serde_json's error and its position.
-    let read = match std::str::from_utf8(body) {
+/// Decodes `body`: checking UTF-8 once for the whole body is faster than
+/// serde_json checking each string as it reads it; a body that is not UTF-8
+/// is read from bytes, for serde_json's error and its position.
+fn read_json<'a, T: Deserialize<'a>>(body: &'a [u8]) -> serde_json::Result<T> {
+    match std::str::from_utf8(body) {
         Ok(text) => serde_json::from_str(text),
         Err(_) => serde_json::from_slice(body),
-    };
-    read.map_err(|e| {
+    }
+}
+
+fn envelope(provider: Option<Provider>, body: &[u8]) -> Result<RawBatch<'_>, Error> {
+    read_json(body).map_err(|e| {
         let path = serde_path_to_error::deserialize::<_, RawBatch>(
             &mut serde_json::Deserializer::from_slice(body),
         )
@@ -279,14 +282,8 @@ pub(crate) fn parse_single<E: DeserializeOwned>(
     provider: Provider,
     body: &[u8],
 ) -> Result<E, Error> {
-    // As for batches: one UTF-8 check of the whole body, then strings read
-    // unchecked; bytes that are not UTF-8 are read as bytes for the error.
-    let text = std::str::from_utf8(body).ok();
-    let read = match text {
-        Some(text) => serde_json::from_str(text),
-        None => serde_json::from_slice(body),
-    };
-    read.map_err(|e| {
+    read_json(body).map_err(|e| {
+        let text = std::str::from_utf8(body).ok();
         let event_type = text.and_then(|text| sniff(text).1);
         let path = text.and_then(|text| failing_path::<E>(text, Some(provider), String::new()));
         Error::event(Some(provider), None, event_type, path, &e, None)
