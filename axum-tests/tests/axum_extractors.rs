@@ -37,7 +37,7 @@ impl HttpBody for FailingBody {
 }
 
 fn fixture(path: &str) -> Vec<u8> {
-    std::fs::read(format!("{}/fixtures/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    std::fs::read(format!("{}/../fixtures/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
 }
 
 /// Answers with what the extractor handed over: the ids of the good events,

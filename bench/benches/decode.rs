@@ -39,7 +39,7 @@ fn minify(json: &str) -> String {
 /// documented samples and templates, the ones with extra client-record
 /// fields, vendorData and record changes, and the unknown types.
 fn spektr_events() -> Vec<String> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/spektr");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/spektr");
     let mut events = Vec::new();
     for dir in [root.clone(), root.join("unknown")] {
         let mut paths: Vec<_> = std::fs::read_dir(dir)
@@ -97,7 +97,7 @@ fn decode_batches(c: &mut Criterion) {
 
 fn decode_predictaid(c: &mut Criterion) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures/predictaid/kyt.transaction.queued.data-first.json");
+        .join("../fixtures/predictaid/kyt.transaction.queued.data-first.json");
     let mut group = c.benchmark_group("predictaid_event");
     for (name, body) in [
         (

@@ -232,7 +232,7 @@ fn dead_letters(dir: &TempDir) -> Vec<(Value, Vec<u8>)> {
 fn fixture(path: &str) -> Vec<u8> {
     std::fs::read(
         Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("fixtures")
+            .join("../fixtures")
             .join(path),
     )
     .unwrap()
