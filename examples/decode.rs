@@ -123,9 +123,9 @@ fn print_spektr(out: &mut String, index: Option<usize>, event: &spektr::Event) {
         out,
         "{at}{} id={} spektrId={} at {}",
         event.type_name(),
-        event.id(),
-        event.spektr_id(),
-        event.timestamp().to_rfc3339()
+        event.id,
+        event.spektr_id,
+        event.timestamp.to_rfc3339()
     );
     let _ = writeln!(out, "      {}", spektr_summary(event));
 }
@@ -133,38 +133,44 @@ fn print_spektr(out: &mut String, index: Option<usize>, event: &spektr::Event) {
 /// The fields a compliance analyst looks at first, per event type.
 #[allow(deprecated)]
 fn spektr_summary(event: &spektr::Event) -> String {
-    use spektr::Event::*;
-    match event {
-        ProcessRunStart(e) => format!("process {:?} ({}) started, run {}", e.data.process_name, e.data.process_type, e.data.context_id),
-        LoopRunStart(e) => format!("loop in {:?}, form {}", e.data.process_name, e.data.loop_url.as_deref().unwrap_or("-")),
+    use spektr::Payload::*;
+    match &event.data {
+        ProcessRunStart(e) => format!("process {:?} ({}) started, run {}", e.process_name, e.process_type, e.context_id),
+        LoopRunStart(e) => format!("loop in {:?}, form {}", e.process_name, e.loop_url.as_deref().unwrap_or("-")),
         ProcessRunEnd(e) => format!(
             "process {:?} ended: output {}, customer {}, score {}, {} tags, {} client-record fields",
-            e.data.process_name, e.data.process_output, e.data.customer_status, e.data.score, e.data.tags.len(), e.data.extra.len()
+            e.process_name, e.process_output, e.customer_status, e.score, e.tags.len(), e.extra.len()
         ),
-        ServiceRun(e) => format!("{} answered with {} fields", e.data.vendor_type, e.data.vendor_data.len()),
-        AlertEscalated(e) => format!("alert {:?} ({}) is {}", e.data.alert_name, e.data.alert_type, e.data.status),
-        AlertResolved(e) => format!("alert {:?} resolved by {}", e.data.alert_name, e.data.user_id.as_deref().unwrap_or("a process")),
-        CustomerTagAdd(e) | CustomerTagRemove(e) => format!("tag {} {}", e.data.tag_name.as_deref().or(e.data.tag_id.as_deref()).unwrap_or("?"), e.data.action),
-        CustomerStatusChange(e) => format!("{}: {} -> {} (deprecated event)", e.data.customer_name, status(&e.data.old_status), status(&e.data.new_status)),
-        CustomerStatusChanged(e) => format!("{} -> {} by {}", status(&e.data.old_status), status(&e.data.new_status), e.data.method.method_type),
+        ServiceRun(e) => format!("{} answered with {} fields", e.vendor_type, vendor_data_fields(&e.vendor_data)),
+        AlertEscalated(e) => format!("alert {:?} ({}) is {}", e.alert_name, e.alert_type, e.status),
+        AlertResolved(e) => format!("alert {:?} resolved by {}", e.alert_name, e.user_id.as_deref().unwrap_or("a process")),
+        CustomerTagAdd(e) | CustomerTagRemove(e) => format!("tag {} {}", e.tag_name.as_deref().or(e.tag_id.as_deref()).unwrap_or("?"), e.action),
+        CustomerStatusChange(e) => format!("{}: {} -> {} (deprecated event)", e.customer_name, status(&e.old_status), status(&e.new_status)),
+        CustomerStatusChanged(e) => format!("{} -> {} by {}", status(&e.old_status), status(&e.new_status), e.method.method_type),
         CustomerDuplicateDetection(e) => format!(
             "duplicate: new {} old {}",
-            e.data.customer_duplicate_data.new_record_id.as_deref().unwrap_or("?"),
-            e.data.customer_duplicate_data.old_record_id.as_deref().unwrap_or("?")
+            e.customer_duplicate_data.new_record_id.as_deref().unwrap_or("?"),
+            e.customer_duplicate_data.old_record_id.as_deref().unwrap_or("?")
         ),
-        CustomerRecordUpdate(e) => format!("{} fields updated (deprecated event)", e.data.extra.len()),
+        CustomerRecordUpdate(e) => format!("{} fields updated (deprecated event)", e.extra.len()),
         CustomerRecordChanged(e) => {
-            let fields: Vec<&str> = e.data.changes.iter().map(|c| c.field_id.as_str()).collect();
-            format!("changed by {}: {}", e.data.method.method_type, fields.join(", "))
+            let fields: Vec<&str> = e.changes.iter().map(|c| c.field_id.as_str()).collect();
+            format!("changed by {}: {}", e.method.method_type, fields.join(", "))
         }
-        OwnershipAiCreated(e) => format!("created under parent {}", e.data.parent_id),
-        OwnershipAiAddedOwner(e) => format!("owner added to child {}", e.data.child_id),
-        ClientRecordSync(e) => format!("synced from {} ({}) at {}", e.data.vendor, e.data.object_type, e.data.last_synced_at.to_rfc3339()),
-        StepInit(e) => format!("{} step {} shown", e.data.step_type, e.data.step_id),
-        StepSubmit(e) => format!("{} step {} submitted", e.data.step_type, e.data.step_id),
-        Other(e) => format!("unknown type, kept whole: data {}", e.envelope.data),
+        OwnershipAiCreated(e) => format!("created under parent {}", e.parent_id),
+        OwnershipAiAddedOwner(e) => format!("owner added to child {}", e.child_id),
+        ClientRecordSync(e) => format!("synced from {} ({}) at {}", e.vendor, e.object_type, e.last_synced_at.to_rfc3339()),
+        StepInit(e) => format!("{} step {} shown", e.step_type, e.step_id),
+        StepSubmit(e) => format!("{} step {} submitted", e.step_type, e.step_id),
+        Other(e) => format!("unknown type, kept whole: data {}", e.data),
         _ => "a type this example does not summarise".to_owned(),
     }
+}
+
+/// The number of keys of a free-form object, read without building a tree.
+fn vendor_data_fields(data: &kyc_webhooks::RawJson) -> usize {
+    data.parse::<std::collections::HashMap<String, serde::de::IgnoredAny>>()
+        .map_or(0, |fields| fields.len())
 }
 
 fn status(status: &Option<spektr::CustomerStatus>) -> &str {
@@ -177,11 +183,11 @@ fn print_predictaid(out: &mut String, event: &predictaid::Event) {
         out,
         "PredictaID {} id={} company={} {}={} at {}",
         event.type_name(),
-        event.id(),
-        event.company_id(),
+        event.id,
+        event.company_id,
         event.aggregate_type,
         event.aggregate_id,
-        event.occurred_at().to_rfc3339()
+        event.occurred_at.to_rfc3339()
     );
     let summary = match &event.data {
         SessionCreated(d) => format!(

@@ -43,7 +43,7 @@
 //!
 //! async fn on_spektr(delivery: SpektrDelivery) -> StatusCode {
 //!     for event in &delivery.events {
-//!         println!("{} {}", event.type_name(), event.id());
+//!         println!("{} {}", event.type_name(), event.id);
 //!     }
 //!     for rejected in &delivery.rejected {
 //!         eprintln!("dead-letter: {}", rejected.raw_json()); // store it, byte for byte
@@ -53,7 +53,7 @@
 //!
 //! async fn on_predictaid(delivery: PredictaIdDelivery) -> StatusCode {
 //!     match &delivery.event {
-//!         Ok(event) => println!("{} {}", event.type_name(), event.id()),
+//!         Ok(event) => println!("{} {}", event.type_name(), event.id),
 //!         // Authentic, but this crate cannot read it: keep the raw bytes.
 //!         Err(error) => eprintln!("dead-letter ({error}): {} bytes", delivery.body.len()),
 //!     }

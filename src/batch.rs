@@ -9,14 +9,15 @@ use std::fmt::{self, Write as _};
 use std::marker::PhantomData;
 
 use serde::de::value::MapDeserializer;
-use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, Visitor};
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::Value;
 use serde_path_to_error::Segment;
 
-use crate::error::{position_of, Error, Provider};
+use crate::error::{position_of, Error};
 use crate::wire::{set_once, Key};
+use crate::{RawJson, WebhookEvent};
 
 /// A batch of events, `{"results": [...]}`.
 ///
@@ -60,6 +61,9 @@ impl<'a, E> IntoIterator for &'a Batch<E> {
 }
 
 /// An event of a batch that could not be decoded, kept exactly as received.
+///
+/// Its `Display` is the error's message (which names the index and, when
+/// readable, the event type).
 #[derive(Debug, Clone)]
 pub struct Rejected {
     index: usize,
@@ -91,8 +95,21 @@ impl Rejected {
     }
 }
 
+impl fmt::Display for Rejected {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.error, f)
+    }
+}
+
+impl std::error::Error for Rejected {}
+
 /// Decodes a batch strictly: every event must decode, else the call fails with
-/// an error that names the first failing event's index.
+/// the error of the first failing event (its index, type, path and position):
+/// the first error that [`parse_lenient`] reports for the same body.
+///
+/// `E` is a provider's event type ([`spektr::Event`](crate::spektr::Event),
+/// [`predictaid::Event`](crate::predictaid::Event)): errors name that
+/// provider and the type read from its type key, nothing is guessed.
 ///
 /// ```
 /// use kyc_webhooks::{batch, spektr};
@@ -102,8 +119,24 @@ impl Rejected {
 /// assert_eq!(batch.results[0].type_name(), "a_future_type");
 /// # Ok::<(), kyc_webhooks::Error>(())
 /// ```
-pub fn parse<E: DeserializeOwned>(body: &[u8]) -> Result<Batch<E>, Error> {
-    parse_as(None, body)
+pub fn parse<E: WebhookEvent>(body: &[u8]) -> Result<Batch<E>, Error> {
+    // One pass over the body, after a whole-body UTF-8 check (which lets
+    // serde_json read strings without checking each one). Only when that
+    // fails is the body read again, event by event, by the lenient decoder:
+    // its first error is the strict error.
+    if let Some(batch) = std::str::from_utf8(body)
+        .ok()
+        .and_then(|text| serde_json::from_str(text).ok())
+    {
+        return Ok(batch);
+    }
+    Err(match items::<E>(body) {
+        Err(error) => error,
+        Ok(mut items) => match items.find_map(Result::err) {
+            Some(rejected) => rejected.error,
+            None => whole_body_error::<E>(body),
+        },
+    })
 }
 
 /// Decodes a batch event by event: the envelope must be JSON with a `results`
@@ -121,11 +154,44 @@ pub fn parse<E: DeserializeOwned>(body: &[u8]) -> Result<Batch<E>, Error> {
 /// let rejected = items[0].as_ref().unwrap_err();
 /// assert_eq!(rejected.index(), 0);
 /// assert!(rejected.raw_json().contains(r#""processId": 7"#));
-/// assert_eq!(items[1].as_ref().unwrap().id(), "e2");
+/// assert_eq!(items[1].as_ref().unwrap().id, "e2");
 /// # Ok::<(), kyc_webhooks::Error>(())
 /// ```
-pub fn parse_lenient<E: DeserializeOwned>(body: &[u8]) -> Result<Vec<Result<E, Rejected>>, Error> {
-    parse_lenient_as(None, body)
+pub fn parse_lenient<E: WebhookEvent>(body: &[u8]) -> Result<Vec<Result<E, Rejected>>, Error> {
+    Ok(items(body)?.collect())
+}
+
+/// The one path that decodes a batch event by event: the envelope first
+/// (else its error), then each event on its own, lazily, so that the strict
+/// decoder can stop at the first rejected event.
+fn items<E: WebhookEvent>(
+    body: &[u8],
+) -> Result<impl Iterator<Item = Result<E, Rejected>> + '_, Error> {
+    let raw = envelope::<E>(body)?;
+    Ok(raw
+        .results
+        .into_iter()
+        .enumerate()
+        .map(move |(index, event)| {
+            decode::<E>(body, index, event).map_err(|error| Rejected {
+                index,
+                raw_json: event.get().into(),
+                error,
+            })
+        }))
+}
+
+/// Each event of a batch decodes alone but the whole did not (a batch that
+/// is not UTF-8 outside its events, say): what serde says of the whole.
+fn whole_body_error<E: WebhookEvent>(body: &[u8]) -> Error {
+    let whole = match std::str::from_utf8(body) {
+        Ok(text) => serde_json::from_str::<Batch<E>>(text).err(),
+        Err(_) => serde_json::from_slice::<Value>(body).err(),
+    };
+    let whole = whole.unwrap_or_else(|| {
+        de::Error::custom("the batch decodes event by event but not as a whole")
+    });
+    Error::envelope(Some(E::PROVIDER), None, &whole)
 }
 
 impl<'de, E: Deserialize<'de>> Deserialize<'de> for Batch<E> {
@@ -153,9 +219,9 @@ impl<'de, E: Deserialize<'de>> Visitor<'de> for ResultsVisitor<E> {
                 let value = map.next_value()?;
                 set_once(&mut results, "results", value)?;
             } else {
-                // Read as JSON, not skipped: serde_json's skipping does not
-                // check UTF-8, and a body that is not JSON must not be taken.
-                map.next_value::<Value>()?;
+                // Captured, not skipped: serde_json's skipping does not check
+                // UTF-8, and a body that is not JSON must not be taken.
+                map.next_value::<RawJson>()?;
             }
         }
         results.ok_or_else(|| de::Error::missing_field("results"))
@@ -184,92 +250,27 @@ fn read_json<'a, T: Deserialize<'a>>(body: &'a [u8]) -> serde_json::Result<T> {
     }
 }
 
-fn envelope(provider: Option<Provider>, body: &[u8]) -> Result<RawBatch<'_>, Error> {
+fn envelope<E: WebhookEvent>(body: &[u8]) -> Result<RawBatch<'_>, Error> {
     read_json(body).map_err(|e| {
         let path = serde_path_to_error::deserialize::<_, RawBatch>(
             &mut serde_json::Deserializer::from_slice(body),
         )
         .err()
         .and_then(|e| render_path(String::new(), e.path()));
-        Error::envelope(provider, path, &e)
+        Error::envelope(Some(E::PROVIDER), path, &e)
     })
 }
 
-pub(crate) fn parse_as<E: DeserializeOwned>(
-    provider: Option<Provider>,
-    body: &[u8],
-) -> Result<Batch<E>, Error> {
-    // One pass over the body, after a whole-body UTF-8 check (which lets
-    // serde_json read strings without checking each one). Only when that
-    // fails is the body read again, event by event, to say which event failed
-    // and where: the first error of the lenient path is the strict error.
-    std::str::from_utf8(body)
-        .ok()
-        .and_then(|text| serde_json::from_str(text).ok())
-        .ok_or_else(|| locate_error::<E>(provider, body))
-}
-
-/// The error of a strict batch that failed to decode, with the failing event's
-/// index, type, path and position. Error path only.
-fn locate_error<E: DeserializeOwned>(provider: Option<Provider>, body: &[u8]) -> Error {
-    let raw = match envelope(provider, body) {
-        Ok(raw) => raw,
-        Err(error) => return error,
-    };
-    for (index, event) in raw.results.iter().enumerate() {
-        if let Err(error) = decode::<E>(provider, body, index, event) {
-            return error;
-        }
-    }
-    // Each event decodes alone but the whole did not (a body that is not
-    // UTF-8 where an event type skips values unchecked, say): say what serde
-    // says of the whole.
-    let whole = match std::str::from_utf8(body) {
-        Ok(text) => serde_json::from_str::<Batch<E>>(text).err(),
-        Err(_) => serde_json::from_slice::<Value>(body).err(),
-    };
-    let whole = whole.unwrap_or_else(|| {
-        de::Error::custom("the batch decodes event by event but not as a whole")
-    });
-    Error::envelope(provider, None, &whole)
-}
-
-pub(crate) fn parse_lenient_as<E: DeserializeOwned>(
-    provider: Option<Provider>,
-    body: &[u8],
-) -> Result<Vec<Result<E, Rejected>>, Error> {
-    let raw = envelope(provider, body)?;
-    Ok(raw
-        .results
-        .iter()
-        .enumerate()
-        .map(|(index, event)| {
-            decode(provider, body, index, event).map_err(|error| Rejected {
-                index,
-                raw_json: event.get().into(),
-                error,
-            })
-        })
-        .collect())
-}
-
-fn decode<E: DeserializeOwned>(
-    provider: Option<Provider>,
-    body: &[u8],
-    index: usize,
-    event: &RawValue,
-) -> Result<E, Error> {
+fn decode<E: WebhookEvent>(body: &[u8], index: usize, event: &RawValue) -> Result<E, Error> {
     let text = event.get();
     serde_json::from_str(text).map_err(|e| {
-        let (sniffed, event_type) = sniff(text);
-        let provider = provider.or(sniffed);
-        let path = failing_path::<E>(text, provider, format!("results[{index}]"));
+        let path = failing_path::<E>(text, format!("results[{index}]"));
         // The event's text is a slice of `body`: its offset gives its position.
         let offset = (text.as_ptr() as usize).wrapping_sub(body.as_ptr() as usize);
         Error::event(
-            provider,
+            Some(E::PROVIDER),
             Some(index),
-            event_type,
+            type_name(text, E::TYPE_KEY),
             path,
             &e,
             Some(position_of(body, offset)),
@@ -277,51 +278,49 @@ fn decode<E: DeserializeOwned>(
     })
 }
 
-/// Decodes a body that is one event (not a batch) of `provider`.
-pub(crate) fn parse_single<E: DeserializeOwned>(
-    provider: Provider,
-    body: &[u8],
-) -> Result<E, Error> {
+/// Decodes a body that is one event (not a batch).
+pub(crate) fn parse_single<E: WebhookEvent>(body: &[u8]) -> Result<E, Error> {
     read_json(body).map_err(|e| {
         let text = std::str::from_utf8(body).ok();
-        let event_type = text.and_then(|text| sniff(text).1);
-        let path = text.and_then(|text| failing_path::<E>(text, Some(provider), String::new()));
-        Error::event(Some(provider), None, event_type, path, &e, None)
+        let event_type = text.and_then(|text| type_name(text, E::TYPE_KEY));
+        let path = text.and_then(|text| failing_path::<E>(text, String::new()));
+        Error::event(Some(E::PROVIDER), None, event_type, path, &e, None)
     })
 }
 
-/// Reads what an error message should name from an event that failed to
-/// decode: its type, and from the key that holds it, its provider. Runs on the
-/// error path only.
-fn sniff(text: &str) -> (Option<Provider>, Option<String>) {
-    #[derive(Deserialize)]
-    struct TypeKeys {
-        #[serde(rename = "eventType")]
-        event_type: Option<serde_json::Value>,
-        #[serde(rename = "type")]
-        type_: Option<serde_json::Value>,
+/// The event's type as sent under `type_key`, when `text` is an object whose
+/// `type_key` holds a string (read up to where `text` breaks, if it does).
+/// Runs on the error path only.
+fn type_name(text: &str, type_key: &str) -> Option<String> {
+    struct TypeVisitor<'a>(&'a str, &'a mut Option<String>);
+    impl<'de> Visitor<'de> for TypeVisitor<'_> {
+        type Value = ();
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("an event object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            while let Some(key) = map.next_key::<Key<'de>>()? {
+                if key.as_str() == self.0 && self.1.is_none() {
+                    if let Value::String(name) = map.next_value::<Value>()? {
+                        *self.1 = Some(name);
+                    }
+                } else {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
-    match serde_json::from_str::<TypeKeys>(text) {
-        Ok(TypeKeys {
-            event_type: Some(serde_json::Value::String(name)),
-            ..
-        }) => (Some(Provider::Spektr), Some(name)),
-        Ok(TypeKeys {
-            type_: Some(serde_json::Value::String(name)),
-            ..
-        }) => (Some(Provider::PredictaId), Some(name)),
-        _ => (None, None),
-    }
+    let mut name = None;
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let _ = deserializer.deserialize_map(TypeVisitor(type_key, &mut name));
+    name
 }
 
 /// The JSON path, under `prefix`, of the value that makes `text` fail to
 /// decode as `E`, found by decoding it again with the path tracked. Runs on
 /// the error path only, so successful decoding pays nothing for it.
-fn failing_path<E: DeserializeOwned>(
-    text: &str,
-    provider: Option<Provider>,
-    prefix: String,
-) -> Option<String> {
+fn failing_path<E: WebhookEvent>(text: &str, prefix: String) -> Option<String> {
     let direct =
         serde_path_to_error::deserialize::<_, E>(&mut serde_json::Deserializer::from_str(text))
             .err()?;
@@ -332,10 +331,7 @@ fn failing_path<E: DeserializeOwned>(
     // and so was decoded late, from a buffer, where no path is tracked. Decode
     // once more with the type key moved first. (Duplicate keys are lost in the
     // `Value`, but those fail in the direct pass with a path.)
-    let type_key = match provider {
-        Some(Provider::PredictaId) => "type",
-        _ => "eventType",
-    };
+    let type_key = E::TYPE_KEY;
     let Ok(Value::Object(object)) = serde_json::from_str::<Value>(text) else {
         return render_path(prefix, direct.path());
     };

@@ -243,19 +243,13 @@ impl Error {
             serde_json::error::Category::Data => ErrorKind::Data,
             serde_json::error::Category::Eof => ErrorKind::Eof,
         };
-        let mut message = source.to_string();
-        let position = (source.line() != 0).then(|| {
-            let suffix = format!(" at line {} column {}", source.line(), source.column());
-            if message.ends_with(&suffix) {
-                message.truncate(message.len() - suffix.len());
+        let message = without_position(source);
+        let position = (source.line() != 0).then(|| match origin {
+            None => (source.line(), source.column()),
+            Some((line, column)) if source.line() == 1 => {
+                (line, column + source.column().saturating_sub(1))
             }
-            match origin {
-                None => (source.line(), source.column()),
-                Some((line, column)) if source.line() == 1 => {
-                    (line, column + source.column().saturating_sub(1))
-                }
-                Some((line, _)) => (line + source.line() - 1, source.column()),
-            }
+            Some((line, _)) => (line + source.line() - 1, source.column()),
         });
         Error(Box::new(Inner {
             kind,
@@ -294,6 +288,18 @@ impl fmt::Display for Inner {
         }
         Ok(())
     }
+}
+
+/// serde_json's message for `error` without its ` at line L column C` suffix.
+pub(crate) fn without_position(error: &serde_json::Error) -> String {
+    let mut message = error.to_string();
+    if error.line() != 0 {
+        let suffix = format!(" at line {} column {}", error.line(), error.column());
+        if message.ends_with(&suffix) {
+            message.truncate(message.len() - suffix.len());
+        }
+    }
+    message
 }
 
 /// 1-based line and column of byte `offset` in `body`, counted as serde_json

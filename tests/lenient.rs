@@ -1,13 +1,12 @@
 //! Lenient batch decoding: a broken event never costs its neighbours.
 
+mod common;
+
+use common::fixture;
 use kyc_webhooks::{batch, spektr};
 
 fn all_types() -> (Vec<u8>, serde_json::Value) {
-    let body = std::fs::read(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/fixtures/spektr/batches/all-types.json"
-    ))
-    .unwrap();
+    let body = fixture("spektr/batches/all-types.json");
     let json = serde_json::from_slice(&body).unwrap();
     (body, json)
 }

@@ -9,6 +9,9 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
+mod common;
+
+use common::fixture;
 use kyc_webhooks::{batch, spektr};
 use serde_json::Value;
 
@@ -17,8 +20,23 @@ struct Counting;
 static CURRENT: AtomicUsize = AtomicUsize::new(0);
 static PEAK: AtomicUsize = AtomicUsize::new(0);
 
+// SAFETY: `Counting` is `System` plus two counters. Every block comes from
+// `System.alloc` and goes back to `System.dealloc` with the layout it was
+// asked for, unchanged, so each block is fit for its layout exactly as far as
+// `System` makes it so, and is freed by the allocator that made it. The
+// provided methods (`alloc_zeroed`, `realloc`) keep their default bodies,
+// which call these two, so they go through the same pairing. The counting is
+// relaxed atomic arithmetic on statics: it does not allocate (no re-entry into
+// the allocator) and cannot panic (atomic operations wrap, and the one plain
+// `+` adds a live block's size to the sum of the other live blocks' sizes,
+// which the address space bounds far below `usize::MAX`), so neither method
+// unwinds, which `GlobalAlloc` forbids.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: our caller upholds `GlobalAlloc::alloc`'s contract for
+        // `layout` (a non-zero size); `System.alloc` has the same contract
+        // and is given the same `layout`. A null return (allocation failure)
+        // is passed on as is and not counted.
         let ptr = unsafe { System.alloc(layout) };
         if !ptr.is_null() {
             let now = CURRENT.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
@@ -28,6 +46,12 @@ unsafe impl GlobalAlloc for Counting {
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: our caller guarantees that `ptr` is a block currently
+        // allocated by this allocator with `layout`. This allocator's blocks
+        // are exactly `System`'s, returned by `alloc` above unchanged for the
+        // same layout, so `ptr` is currently allocated by `System` with
+        // `layout`, which is what `System.dealloc` requires. It is freed once,
+        // here, and not used after.
         unsafe { System.dealloc(ptr, layout) };
         CURRENT.fetch_sub(layout.size(), Ordering::Relaxed);
     }
@@ -50,12 +74,7 @@ fn peak_during<T>(f: impl FnOnce() -> T) -> (usize, T) {
 /// A batch of `n` events cycling through every documented type (the
 /// all-types fixture) with unique ids.
 fn big_batch(n: usize) -> Vec<u8> {
-    let fixture = std::fs::read(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/fixtures/spektr/batches/all-types.json"
-    ))
-    .unwrap();
-    let all: Value = serde_json::from_slice(&fixture).unwrap();
+    let all: Value = serde_json::from_slice(&fixture("spektr/batches/all-types.json")).unwrap();
     let kinds = all["results"].as_array().unwrap();
     let events: Vec<String> = (0..n)
         .map(|i| {

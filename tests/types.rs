@@ -1,7 +1,7 @@
 //! The event-type enums and the constructors users build events with.
 
 use chrono::{DateTime, TimeZone, Utc};
-use kyc_webhooks::{predictaid, spektr, Provider};
+use kyc_webhooks::{predictaid, spektr, Provider, RawJson};
 use serde_json::json;
 
 #[test]
@@ -100,11 +100,11 @@ fn users_can_build_a_spektr_event_and_it_serializes_to_the_wire_shape() {
         "c1",
         vec![spektr::Tag::new()],
     );
-    data.extra.insert("company_name".into(), json!("ACME"));
+    data.extra
+        .insert("company_name", RawJson::from_json(r#""ACME""#).unwrap());
     let at = Utc.timestamp_millis_opt(1752127706390).unwrap();
-    let event = spektr::Event::ProcessRunEnd(Box::new(
-        spektr::Envelope::new("e1", "s1", at, data).with_workspace_id("w1"),
-    ));
+    let event = spektr::Event::new("e1", "s1", at, spektr::Payload::ProcessRunEnd(data))
+        .with_workspace_id("w1");
     let wire = serde_json::to_value(&event).unwrap();
     assert_eq!(
         wire,
@@ -123,10 +123,13 @@ fn users_can_build_a_spektr_event_and_it_serializes_to_the_wire_shape() {
 #[test]
 fn users_can_build_an_unknown_spektr_event() {
     let at = Utc.timestamp_millis_opt(1).unwrap();
-    let event = spektr::Event::Other(Box::new(spektr::UnknownEvent::new(
-        "alert_created",
-        spektr::Envelope::new("e1", "s1", at, json!({"alertId": "a"})),
-    )));
+    let data = RawJson::from_json(r#"{"alertId": "a"}"#).unwrap();
+    let event = spektr::Event::new(
+        "e1",
+        "s1",
+        at,
+        spektr::Payload::Other(spektr::UnknownPayload::new("alert_created", data)),
+    );
     assert_eq!(event.type_name(), "alert_created");
     assert_eq!(event.event_type(), None);
     let text = serde_json::to_string(&event).unwrap();
@@ -164,7 +167,7 @@ fn a_non_canonical_occurred_at_is_written_back_as_sent_until_it_is_changed() {
         "aggregateType": "SESSION", "aggregateId": "a", "data": null, "version": "v1"}"#;
     let mut event = predictaid::parse(body).unwrap();
     assert_eq!(
-        event.occurred_at(),
+        event.occurred_at,
         "2026-03-23T12:00:00Z".parse::<DateTime<Utc>>().unwrap()
     );
     assert_eq!(

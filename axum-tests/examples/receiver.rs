@@ -228,8 +228,8 @@ async fn on_spektr(
     };
     let mut records = Vec::with_capacity(delivery.events.len());
     for event in &delivery.events {
-        match Record::line("spektr", event.id(), event) {
-            Ok(line) => records.push((event.id().to_owned(), line)),
+        match Record::line("spektr", &event.id, event) {
+            Ok(line) => records.push((event.id.clone(), line)),
             Err(error) => return storage_failed("spektr", &error),
         }
     }
@@ -272,8 +272,8 @@ async fn on_predictaid(
         }
     };
     let (records, dead) = match &delivery.event {
-        Ok(event) => match Record::line("predictaid", event.id(), event) {
-            Ok(line) => (vec![(event.id().to_owned(), line)], Vec::new()),
+        Ok(event) => match Record::line("predictaid", &event.id, event) {
+            Ok(line) => (vec![(event.id.clone(), line)], Vec::new()),
             Err(error) => return storage_failed("predictaid", &error),
         },
         Err(error) => {

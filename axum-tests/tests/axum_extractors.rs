@@ -45,7 +45,7 @@ fn fixture(path: &str) -> Vec<u8> {
 async fn spektr_handler(delivery: SpektrDelivery) -> String {
     let mut out = String::new();
     for event in &delivery.events {
-        out.push_str(&format!("event {}\n", event.id()));
+        out.push_str(&format!("event {}\n", event.id));
     }
     for rejected in &delivery.rejected {
         out.push_str(&format!(
@@ -60,7 +60,7 @@ async fn spektr_handler(delivery: SpektrDelivery) -> String {
 /// 200 with the event id, or 202 with the parse error's kind and the raw body.
 async fn predictaid_handler(delivery: PredictaIdDelivery) -> Response {
     match delivery.event {
-        Ok(event) => (StatusCode::OK, format!("event {}", event.id())).into_response(),
+        Ok(event) => (StatusCode::OK, format!("event {}", event.id)).into_response(),
         Err(error) => {
             let mut out = format!("unparsed {:?}\n", error.kind()).into_bytes();
             out.extend_from_slice(&delivery.body);
@@ -133,7 +133,7 @@ async fn spektr_batch_hands_over_every_event() {
         .lines()
         .map(|l| l.trim_start_matches("event "))
         .collect();
-    let expected: Vec<&str> = expected.results.iter().map(|e| e.id()).collect();
+    let expected: Vec<&str> = expected.results.iter().map(|e| e.id.as_str()).collect();
     assert_eq!(ids, expected);
 }
 

@@ -246,7 +246,7 @@ fn a_signed_predictaid_event_is_stored_once() {
     let signature = predictaid::sign(&body, SECRET.as_bytes());
     let with_id = [
         (predictaid::SIGNATURE_HEADER, signature.as_str()),
-        (predictaid::EVENT_ID_HEADER, event.id()),
+        (predictaid::EVENT_ID_HEADER, event.id.as_str()),
     ];
     {
         let server = Server::start(&dir);
@@ -257,7 +257,7 @@ fn a_signed_predictaid_event_is_stored_once() {
         let lines = stored(&dir);
         assert_eq!(lines.len(), 1);
         assert_eq!(lines[0].0, "predictaid");
-        assert_eq!(lines[0].1, event.id());
+        assert_eq!(lines[0].1, event.id);
         assert_eq!(lines[0].2, serde_json::to_value(&event).unwrap());
 
         // The same delivery again: acknowledged, not stored twice.

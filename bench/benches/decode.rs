@@ -69,7 +69,8 @@ fn spektr_batch(n: usize) -> Vec<u8> {
     let body = format!("{{\"results\":[{}]}}", results.join(",")).into_bytes();
     // The generated batch is what it claims: every event decodes, ids unique.
     let batch = spektr::parse_batch(&body).unwrap();
-    let ids: std::collections::HashSet<&str> = batch.results.iter().map(|e| e.id()).collect();
+    let ids: std::collections::HashSet<&str> =
+        batch.results.iter().map(|e| e.id.as_str()).collect();
     assert_eq!(ids.len(), n);
     body
 }

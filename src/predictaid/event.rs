@@ -5,14 +5,16 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 use serde::ser::SerializeMap;
+use std::hash::{Hash, Hasher};
+
 use serde::{Deserialize, Serialize, Serializer};
-use serde_json::Value;
 
 use super::*;
+use crate::raw::decode_buffered;
 use crate::wire::enums::open_enum;
 use crate::wire::time::{serialize_rfc3339, Rfc3339};
-use crate::wire::{keep_unknown, set_once, DataSlot, Extra, Key};
-use crate::Provider;
+use crate::wire::{set_once, DataSlot, Key};
+use crate::{Extra, Provider, RawJson};
 
 open_enum! {
     /// The kind of object an event is about (`aggregateType`).
@@ -28,19 +30,20 @@ open_enum! {
     }
 }
 
-/// A `data` whose `type` this version of the crate does not know, kept whole.
-#[derive(Debug, Clone, PartialEq)]
+/// The `data` of an event whose `type` this version of the crate does not
+/// know, kept whole: the type as sent and the `data` as the text received.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub struct UnknownPayload {
     /// The `type` as sent.
     pub event_type: String,
     /// The `data` as sent, any JSON.
-    pub data: Value,
+    pub data: RawJson,
 }
 
 impl UnknownPayload {
     /// A payload of an unknown type.
-    pub fn new(event_type: impl Into<String>, data: Value) -> Self {
+    pub fn new(event_type: impl Into<String>, data: RawJson) -> Self {
         UnknownPayload {
             event_type: event_type.into(),
             data,
@@ -60,7 +63,7 @@ macro_rules! payloads {
         /// An event's `type` and `data` together: one variant per documented
         /// type, each with its typed data, and [`Payload::Other`] for a type the
         /// crate does not know.
-        #[derive(Debug, Clone, PartialEq)]
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
         #[non_exhaustive]
         pub enum Payload {
             $( $(#[$attr])* $variant($data), )+
@@ -94,12 +97,15 @@ macro_rules! payloads {
             }
         }
 
-        impl<'de> DeserializeSeed<'de> for DataSeed<'_> {
+        /// Reads `data` for a known type.
+        #[derive(Clone, Copy)]
+        struct DataSeed(EventType);
+
+        impl<'de> DeserializeSeed<'de> for DataSeed {
             type Value = Payload;
             fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Payload, D::Error> {
-                Ok(match EventType::from_wire(self.0) {
-                    $( Some(EventType::$variant) => Payload::$variant(<$data>::deserialize(deserializer)?), )+
-                    None => Payload::Other(UnknownPayload::new(self.0, Value::deserialize(deserializer)?)),
+                Ok(match self.0 {
+                    $( EventType::$variant => Payload::$variant(<$data>::deserialize(deserializer)?), )+
                 })
             }
         }
@@ -125,9 +131,6 @@ payloads! {
     KytTransactionDeadLettered(KytTransactionDeadLettered) = "kyt.transaction.dead_lettered",
 }
 
-/// Reads `data` for the event type named.
-struct DataSeed<'a>(&'a str);
-
 /// A PredictaID webhook event: the envelope every delivery has, with the typed
 /// payload in [`data`](Event::data).
 ///
@@ -138,14 +141,20 @@ struct DataSeed<'a>(&'a str);
 ///   "data": {"customerId": "cust_456", "flowId": "flow_789", "flowVersionId": "ver_001",
 ///            "clientAppId": "app_123", "status": "PENDING"}}"#;
 /// let event = predictaid::parse(body)?;
-/// assert_eq!(event.id(), "evt_1");
+/// assert_eq!(event.id, "evt_1");
 /// match &event.data {
 ///     Payload::SessionCreated(session) => assert_eq!(session.status, SessionStatus::Pending),
-///     other => panic!("unexpected {}", other.type_name()),
+///     other => println!("{} about {}", other.type_name(), event.aggregate_id),
 /// }
 /// # Ok::<(), kyc_webhooks::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+///
+/// Equality and hashing compare the instant of `occurredAt`, not its text:
+/// `2026-03-23T12:00:00Z` and `2026-03-23T12:00:00.000Z` are the same
+/// instant, so events that differ only there are equal. The text as received
+/// is kept, to write the event back unchanged, and readable with
+/// [`occurred_at_text`](Event::occurred_at_text).
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Event {
     /// The event's unique ID (`id`): deduplicate retried deliveries on it.
@@ -162,7 +171,8 @@ pub struct Event {
     pub data: Payload,
     /// The envelope version (`version`), e.g. `v1`.
     pub version: String,
-    /// Top-level fields this version of the crate does not know, kept verbatim.
+    /// Top-level fields this version of the crate does not know, each kept as
+    /// the text received.
     pub extra: Extra,
     /// `occurredAt` as received, when it was not in the canonical
     /// `2026-03-23T12:00:00.000Z` form, so it can be written back unchanged.
@@ -171,7 +181,7 @@ pub struct Event {
 
 impl Event {
     /// An event with `version` `v1` (the only documented version) and no extra
-    /// fields.
+    /// fields; the type is the payload's.
     pub fn new(
         id: impl Into<String>,
         occurred_at: DateTime<Utc>,
@@ -193,21 +203,6 @@ impl Event {
         }
     }
 
-    /// The event's unique ID (`id`).
-    pub fn id(&self) -> &str {
-        &self.id
-    }
-
-    /// The company the event belongs to (`companyId`).
-    pub fn company_id(&self) -> &str {
-        &self.company_id
-    }
-
-    /// When the event happened (`occurredAt`).
-    pub fn occurred_at(&self) -> DateTime<Utc> {
-        self.occurred_at
-    }
-
     /// The wire `type`, also for an unknown type.
     pub fn type_name(&self) -> &str {
         self.data.type_name()
@@ -216,6 +211,46 @@ impl Event {
     /// The documented type, or `None` for an unknown one.
     pub fn event_type(&self) -> Option<EventType> {
         self.data.event_type()
+    }
+
+    /// `occurredAt` as it will be written: the text received when it still
+    /// denotes [`occurred_at`](Event::occurred_at), else the canonical
+    /// `2026-03-23T12:00:00.000Z` form.
+    pub fn occurred_at_text(&self) -> String {
+        match &self.occurred_at_text {
+            Some(text) if crate::wire::time::denotes(text, &self.occurred_at) => text.to_string(),
+            _ => crate::wire::time::rfc3339_millis(&self.occurred_at),
+        }
+    }
+}
+
+impl PartialEq for Event {
+    /// Every public field; `occurredAt` by instant, not by text.
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+            && self.occurred_at == other.occurred_at
+            && self.company_id == other.company_id
+            && self.aggregate_type == other.aggregate_type
+            && self.aggregate_id == other.aggregate_id
+            && self.data == other.data
+            && self.version == other.version
+            && self.extra == other.extra
+    }
+}
+
+impl Eq for Event {}
+
+impl Hash for Event {
+    /// The fields [`PartialEq`] compares.
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.id.hash(state);
+        self.occurred_at.hash(state);
+        self.company_id.hash(state);
+        self.aggregate_type.hash(state);
+        self.aggregate_id.hash(state);
+        self.data.hash(state);
+        self.version.hash(state);
+        self.extra.hash(state);
     }
 }
 
@@ -246,9 +281,7 @@ impl Serialize for Event {
         map.serialize_entry("aggregateId", &self.aggregate_id)?;
         map.serialize_entry("data", &Data(&self.data))?;
         map.serialize_entry("version", &self.version)?;
-        for (key, value) in &self.extra {
-            map.serialize_entry(key, value)?;
-        }
+        self.extra.serialize_entries(&mut map)?;
         map.end()
     }
 }
@@ -270,7 +303,7 @@ impl<'de> Visitor<'de> for EventVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Event, A::Error> {
         let mut id = None;
-        let mut type_name: Option<Key<'de>> = None;
+        let mut type_name: Option<(Key<'de>, Option<EventType>)> = None;
         let mut occurred_at: Option<Rfc3339> = None;
         let mut company_id = None;
         let mut aggregate_type = None;
@@ -281,7 +314,11 @@ impl<'de> Visitor<'de> for EventVisitor {
         while let Some(key) = map.next_key::<Key<'de>>()? {
             match key.as_str() {
                 "id" => set_once(&mut id, "id", map.next_value::<String>()?)?,
-                "type" => set_once(&mut type_name, "type", map.next_value()?)?,
+                "type" => {
+                    let name = map.next_value::<Key<'de>>()?;
+                    let known = EventType::from_wire(name.as_str());
+                    set_once(&mut type_name, "type", (name, known))?;
+                }
                 "occurredAt" => set_once(&mut occurred_at, "occurredAt", map.next_value()?)?,
                 "companyId" => set_once(&mut company_id, "companyId", map.next_value::<String>()?)?,
                 "aggregateType" => {
@@ -294,17 +331,25 @@ impl<'de> Visitor<'de> for EventVisitor {
                 )?,
                 "version" => set_once(&mut version, "version", map.next_value::<String>()?)?,
                 "data" => {
-                    let seed = type_name.as_ref().map(|name| DataSeed(name.as_str()));
+                    // Typed at once when the type is known; an unknown type's
+                    // data, or data before the type, is kept as its text.
+                    let seed = type_name
+                        .as_ref()
+                        .and_then(|(_, known)| known.map(DataSeed));
                     let slot = DataSlot::read(&mut map, seed)?;
                     set_once(&mut data, "data", slot)?;
                 }
-                _ => keep_unknown(&mut map, &mut extra, key)?,
+                _ => extra.read_entry(&mut map, key)?,
             }
         }
-        let type_name = type_name.ok_or_else(|| de::Error::missing_field("type"))?;
-        let data = data
-            .ok_or_else(|| de::Error::missing_field("data"))?
-            .finish(DataSeed(type_name.as_str()))?;
+        let (name, known) = type_name.ok_or_else(|| de::Error::missing_field("type"))?;
+        let data = match data.ok_or_else(|| de::Error::missing_field("data"))? {
+            DataSlot::Typed(payload) => payload,
+            DataSlot::Buffered(raw) => match known {
+                Some(known) => decode_buffered(DataSeed(known), &raw)?,
+                None => Payload::Other(UnknownPayload::new(name.0.into_owned(), raw)),
+            },
+        };
         let occurred_at = occurred_at.ok_or_else(|| de::Error::missing_field("occurredAt"))?;
         Ok(Event {
             id: id.ok_or_else(|| de::Error::missing_field("id"))?,
@@ -315,7 +360,7 @@ impl<'de> Visitor<'de> for EventVisitor {
             aggregate_id: aggregate_id.ok_or_else(|| de::Error::missing_field("aggregateId"))?,
             data,
             version: version.ok_or_else(|| de::Error::missing_field("version"))?,
-            extra,
+            extra: extra.finish()?,
             occurred_at_text: occurred_at.text,
         })
     }

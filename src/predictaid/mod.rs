@@ -25,6 +25,7 @@ pub use kyt::{
 };
 pub use session::{SessionCompleted, SessionCreated, SessionStatus};
 #[cfg(feature = "verify")]
+#[cfg_attr(docsrs, doc(cfg(feature = "verify")))]
 pub use verify::{
     check_event_id, construct_event, construct_event_any, sign, verify, verify_any, Secrets,
     EVENT_ID_HEADER, SIGNATURE_HEADER, USER_AGENT,
@@ -37,5 +38,12 @@ use crate::{Error, Provider};
 /// An unknown `type` is kept as [`Payload::Other`]; a documented type whose
 /// `data` does not fit is an error naming the type and the position.
 pub fn parse(body: &[u8]) -> Result<Event, Error> {
-    crate::batch::parse_single(Provider::PredictaId, body)
+    crate::batch::parse_single(body)
 }
+
+impl crate::WebhookEvent for Event {
+    const PROVIDER: Provider = Provider::PredictaId;
+    const TYPE_KEY: &'static str = "type";
+}
+
+impl crate::sealed::Sealed for Event {}

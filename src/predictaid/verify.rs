@@ -213,7 +213,7 @@ pub fn construct_event_any(
 /// let event = predictaid::construct_event(&body, &header, b"whsec_test")?;
 ///
 /// assert!(predictaid::check_event_id(&event, None).is_ok());
-/// assert!(predictaid::check_event_id(&event, Some(event.id())).is_ok());
+/// assert!(predictaid::check_event_id(&event, Some(&event.id)).is_ok());
 /// let err = predictaid::check_event_id(&event, Some("evt_other")).unwrap_err();
 /// assert_eq!(err.kind(), ErrorKind::EventIdMismatch);
 /// # Ok::<(), kyc_webhooks::Error>(())
@@ -221,14 +221,14 @@ pub fn construct_event_any(
 pub fn check_event_id(event: &Event, header: Option<&str>) -> Result<(), Error> {
     match header {
         None => Ok(()),
-        Some(value) if trim_ows(value) == event.id() => Ok(()),
+        Some(value) if trim_ows(value) == event.id => Ok(()),
         Some(value) => Err(Error::delivery(
             Provider::PredictaId,
             ErrorKind::EventIdMismatch,
             format!(
                 "the {EVENT_ID_HEADER} header {:?} does not match the body's id {:?}",
                 Shortened(trim_ows(value)),
-                Shortened(event.id()),
+                Shortened(&event.id),
             ),
         )),
     }

@@ -2,7 +2,7 @@
 
 #![allow(deprecated)]
 
-use serde_json::Value;
+use crate::RawJson;
 
 use crate::wire::enums::open_enum;
 use crate::wire::record::record;
@@ -191,7 +191,7 @@ record! {
     /// One changed field of `customer_record_changed` (`changes[]`).
     ///
     /// The values are free-form JSON, and `null` is data: `old_value` is
-    /// `Some(Value::Null)` when the field was empty before, `None` when Spektr
+    /// `Some` of a `null` ([`RawJson::is_null`]) when the field was empty before, `None` when Spektr
     /// did not send `oldValue` at all.
     pub struct FieldChange {
         required {
@@ -200,9 +200,9 @@ record! {
         }
         optional {
             /// The field's value before the change (`oldValue`).
-            old_value: Value = "oldValue" as keep_null,
+            old_value: RawJson = "oldValue" as keep_null,
             /// The field's value after the change (`newValue`).
-            new_value: Value = "newValue" as keep_null,
+            new_value: RawJson = "newValue" as keep_null,
         }
     }
 }

@@ -8,19 +8,37 @@ use chrono::{DateTime, Utc};
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize, Serializer};
-use serde_json::Value;
 
 use super::*;
+use crate::raw::decode_buffered;
 use crate::wire::time::{Millis, MillisRef};
-use crate::wire::{keep_unknown, set_once, DataSlot, Extra, Key};
-use crate::Provider;
+use crate::wire::{set_once, DataSlot, Key};
+use crate::{Extra, Provider, RawJson};
 
-/// The fields every Spektr event has, around its `data`.
+/// A Spektr webhook event: the fields every event has, its typed
+/// [`data`](Event::data), and the top-level fields the crate does not know.
 ///
-/// `D` is the typed data of a documented event type (see [`Event`]).
-#[derive(Debug, Clone, PartialEq)]
+/// `match` on [`data`](Event::data), a [`Payload`] with one variant per
+/// documented `eventType` and [`Payload::Other`] for a type this version of the
+/// crate does not know (kept, not an error).
+///
+/// ```
+/// use kyc_webhooks::spektr::{self, Payload};
+///
+/// let body = br#"{"results": [{"id": "e1", "workspaceId": "w1", "eventType": "alert_resolved",
+///     "timestamp": 1752127706390, "spektrId": "s1",
+///     "data": {"contextId": "c1", "processId": "p1", "alertId": "a1", "alertName": "PEP hit"}}]}"#;
+/// let event = &spektr::parse_batch(body)?.results[0];
+/// assert_eq!((event.id.as_str(), event.spektr_id.as_str()), ("e1", "s1"));
+/// match &event.data {
+///     Payload::AlertResolved(alert) => assert_eq!(alert.alert_name, "PEP hit"),
+///     other => println!("{} for {}", other.type_name(), event.spektr_id),
+/// }
+/// # Ok::<(), kyc_webhooks::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub struct Envelope<D> {
+pub struct Event {
     /// The event's ID (`id`): the key to deduplicate retried deliveries on.
     pub id: String,
     /// The end-user (customer) the event is about (`spektrId`).
@@ -30,21 +48,34 @@ pub struct Envelope<D> {
     pub workspace_id: Option<String>,
     /// When the event was created (`timestamp`, epoch milliseconds on the wire).
     pub timestamp: DateTime<Utc>,
-    /// The event's typed data (`data`).
-    pub data: D,
-    /// Top-level fields this version of the crate does not know, kept verbatim.
+    /// The `eventType` and its typed `data`.
+    pub data: Payload,
+    /// Top-level fields this version of the crate does not know, each kept as
+    /// the text received.
     pub extra: Extra,
 }
 
-impl<D> Envelope<D> {
-    /// An envelope with no workspace and no extra fields.
+impl Event {
+    /// An event with no workspace and no extra fields; the type is the
+    /// payload's.
+    ///
+    /// ```
+    /// use chrono::DateTime;
+    /// use kyc_webhooks::spektr::{AlertResolved, Event, EventType, Payload};
+    ///
+    /// let alert = AlertResolved::new("ctx_1", "proc_1", "alert_1", "PEP hit");
+    /// let at = DateTime::from_timestamp_millis(1752127706390).unwrap();
+    /// let event = Event::new("evt_1", "cust_1", at, Payload::AlertResolved(alert))
+    ///     .with_workspace_id("ws_1");
+    /// assert_eq!(event.event_type(), Some(EventType::AlertResolved));
+    /// ```
     pub fn new(
         id: impl Into<String>,
         spektr_id: impl Into<String>,
         timestamp: DateTime<Utc>,
-        data: D,
+        data: Payload,
     ) -> Self {
-        Envelope {
+        Event {
             id: id.into(),
             spektr_id: spektr_id.into(),
             workspace_id: None,
@@ -60,41 +91,39 @@ impl<D> Envelope<D> {
         self
     }
 
-    /// Replaces the data, keeping the other fields.
-    pub fn map_data<T>(self, f: impl FnOnce(D) -> T) -> Envelope<T> {
-        Envelope {
-            id: self.id,
-            spektr_id: self.spektr_id,
-            workspace_id: self.workspace_id,
-            timestamp: self.timestamp,
-            data: f(self.data),
-            extra: self.extra,
-        }
+    /// The documented type, or `None` for a type the crate does not know.
+    pub fn event_type(&self) -> Option<EventType> {
+        self.data.event_type()
+    }
+
+    /// The wire `eventType`, also for an unknown type.
+    pub fn type_name(&self) -> &str {
+        self.data.type_name()
     }
 }
 
-/// An event whose `eventType` this version of the crate does not know, kept
-/// whole: its type as sent, its common fields, and its `data` as free JSON.
-#[derive(Debug, Clone, PartialEq)]
+/// The `data` of an event whose `eventType` this version of the crate does not
+/// know, kept whole: the type as sent and the `data` as the text received.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub struct UnknownEvent {
+pub struct UnknownPayload {
     /// The `eventType` as sent.
     pub event_type: String,
-    /// The common fields, with `data` as any JSON value.
-    pub envelope: Envelope<Value>,
+    /// The `data` as sent, any JSON.
+    pub data: RawJson,
 }
 
-impl UnknownEvent {
-    /// An unknown event of type `event_type`.
-    pub fn new(event_type: impl Into<String>, envelope: Envelope<Value>) -> Self {
-        UnknownEvent {
+impl UnknownPayload {
+    /// A payload of an unknown type.
+    pub fn new(event_type: impl Into<String>, data: RawJson) -> Self {
+        UnknownPayload {
             event_type: event_type.into(),
-            envelope,
+            data,
         }
     }
 }
 
-/// Defines `EventType`, `Event` and the dispatch between them from one list.
+/// Defines `EventType`, `Payload` and the dispatch between them from one list.
 macro_rules! events {
     ( $( $(#[$attr:meta])* $variant:ident($data:ty) = $wire:literal, )+ ) => {
         crate::wire::event_type::event_type_enum! {
@@ -106,76 +135,54 @@ macro_rules! events {
             pub enum EventType { $( $(#[$attr])* $variant = $wire, )+ }
         }
 
-        /// A Spektr webhook event, one variant per documented `eventType`.
-        ///
-        /// Each variant holds the common fields and the typed `data`; an
-        /// `eventType` the crate does not know becomes [`Event::Other`], whole.
-        /// Variants are boxed, so an `Event` is two words and a batch's vector
-        /// stays small; fields read through the box (`run.data.score`).
-        /// Deprecated types keep their variants: Spektr still documents them.
-        #[derive(Debug, Clone, PartialEq)]
+        /// An event's `eventType` and `data` together: one variant per
+        /// documented type, each with its typed data, and [`Payload::Other`]
+        /// for a type the crate does not know. Deprecated types keep their
+        /// variants: Spektr still documents them.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
         #[non_exhaustive]
-        pub enum Event {
-            $( $(#[$attr])* $variant(Box<Envelope<$data>>), )+
-            /// An event type this version of the crate does not know.
-            Other(Box<UnknownEvent>),
+        pub enum Payload {
+            $( $(#[$attr])* $variant($data), )+
+            /// A type this version of the crate does not know.
+            Other(UnknownPayload),
         }
 
-        /// The typed `data` of a known type, or any JSON for an unknown one.
-        enum Data {
-            $( $variant($data), )+
-            Unknown(Value),
-        }
-
-        impl Data {
-            fn into_event(self, common: Envelope<()>, event_type: Key<'_>) -> Event {
+        impl Payload {
+            /// The wire `eventType`, also for an unknown type.
+            pub fn type_name(&self) -> &str {
                 match self {
-                    $( Data::$variant(data) => Event::$variant(Box::new(common.map_data(|()| data))), )+
-                    Data::Unknown(data) => Event::Other(Box::new(UnknownEvent {
-                        event_type: event_type.0.into_owned(),
-                        envelope: common.map_data(|()| data),
-                    })),
-                }
-            }
-        }
-
-        /// Reads `data` for a known type (or as free JSON for an unknown one).
-        struct DataSeed(Option<EventType>);
-
-        impl<'de> DeserializeSeed<'de> for DataSeed {
-            type Value = Data;
-            fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Data, D::Error> {
-                Ok(match self.0 {
-                    $( Some(EventType::$variant) => Data::$variant(<$data>::deserialize(deserializer)?), )+
-                    None => Data::Unknown(Value::deserialize(deserializer)?),
-                })
-            }
-        }
-
-        impl Event {
-            /// The fields every event has, whatever its type.
-            fn common(&self) -> Common<'_> {
-                match self {
-                    $( Event::$variant(e) => Common::of(&**e), )+
-                    Event::Other(e) => Common::of(&e.envelope),
+                    $( Payload::$variant(_) => $wire, )+
+                    Payload::Other(unknown) => &unknown.event_type,
                 }
             }
 
-            /// The documented type, or `None` for [`Event::Other`].
+            /// The documented type, or `None` for [`Payload::Other`].
             pub fn event_type(&self) -> Option<EventType> {
                 match self {
-                    $( Event::$variant(_) => Some(EventType::$variant), )+
-                    Event::Other(_) => None,
+                    $( Payload::$variant(_) => Some(EventType::$variant), )+
+                    Payload::Other(_) => None,
+                }
+            }
+
+            /// Writes the `data` value.
+            fn serialize_data<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                match self {
+                    $( Payload::$variant(data) => data.serialize(serializer), )+
+                    Payload::Other(unknown) => unknown.data.serialize(serializer),
                 }
             }
         }
 
-        impl Serialize for Event {
-            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                match self {
-                    $( Event::$variant(e) => serialize_event($wire, &**e, serializer), )+
-                    Event::Other(e) => serialize_event(&e.event_type, &e.envelope, serializer),
-                }
+        /// Reads `data` for a known type.
+        #[derive(Clone, Copy)]
+        struct DataSeed(EventType);
+
+        impl<'de> DeserializeSeed<'de> for DataSeed {
+            type Value = Payload;
+            fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Payload, D::Error> {
+                Ok(match self.0 {
+                    $( EventType::$variant => Payload::$variant(<$data>::deserialize(deserializer)?), )+
+                })
             }
         }
     };
@@ -222,80 +229,26 @@ events! {
     StepSubmit(Step) = "step_submit",
 }
 
-/// Borrowed common fields of any variant.
-struct Common<'a> {
-    id: &'a str,
-    spektr_id: &'a str,
-    workspace_id: Option<&'a str>,
-    timestamp: DateTime<Utc>,
-    extra: &'a Extra,
-}
-
-impl<'a> Common<'a> {
-    fn of<D>(envelope: &'a Envelope<D>) -> Self {
-        Common {
-            id: &envelope.id,
-            spektr_id: &envelope.spektr_id,
-            workspace_id: envelope.workspace_id.as_deref(),
-            timestamp: envelope.timestamp,
-            extra: &envelope.extra,
+impl Serialize for Event {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        struct Data<'a>(&'a Payload);
+        impl Serialize for Data<'_> {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                self.0.serialize_data(serializer)
+            }
         }
-    }
-}
-
-impl Event {
-    /// The event's ID (`id`): deduplicate retried deliveries on it.
-    pub fn id(&self) -> &str {
-        self.common().id
-    }
-
-    /// The end-user (customer) the event is about (`spektrId`).
-    pub fn spektr_id(&self) -> &str {
-        self.common().spektr_id
-    }
-
-    /// The workspace (`workspaceId`), when sent.
-    pub fn workspace_id(&self) -> Option<&str> {
-        self.common().workspace_id
-    }
-
-    /// When the event was created (`timestamp`).
-    pub fn timestamp(&self) -> DateTime<Utc> {
-        self.common().timestamp
-    }
-
-    /// The wire `eventType`, also for an unknown type.
-    pub fn type_name(&self) -> &str {
-        match self {
-            Event::Other(e) => &e.event_type,
-            known => known.event_type().map_or("", EventType::as_str),
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("id", &self.id)?;
+        if let Some(workspace_id) = &self.workspace_id {
+            map.serialize_entry("workspaceId", workspace_id)?;
         }
+        map.serialize_entry("eventType", self.type_name())?;
+        map.serialize_entry("timestamp", &MillisRef(&self.timestamp))?;
+        map.serialize_entry("spektrId", &self.spektr_id)?;
+        map.serialize_entry("data", &Data(&self.data))?;
+        self.extra.serialize_entries(&mut map)?;
+        map.end()
     }
-
-    /// Top-level fields this version of the crate does not know.
-    pub fn extra(&self) -> &Extra {
-        self.common().extra
-    }
-}
-
-fn serialize_event<D: Serialize, S: Serializer>(
-    event_type: &str,
-    envelope: &Envelope<D>,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    let mut map = serializer.serialize_map(None)?;
-    map.serialize_entry("id", &envelope.id)?;
-    if let Some(workspace_id) = &envelope.workspace_id {
-        map.serialize_entry("workspaceId", workspace_id)?;
-    }
-    map.serialize_entry("eventType", event_type)?;
-    map.serialize_entry("timestamp", &MillisRef(&envelope.timestamp))?;
-    map.serialize_entry("spektrId", &envelope.spektr_id)?;
-    map.serialize_entry("data", &envelope.data)?;
-    for (key, value) in &envelope.extra {
-        map.serialize_entry(key, value)?;
-    }
-    map.end()
 }
 
 impl<'de> Deserialize<'de> for Event {
@@ -335,25 +288,33 @@ impl<'de> Visitor<'de> for EventVisitor {
                     set_once(&mut event_type, "eventType", (name, known))?;
                 }
                 "data" => {
-                    let seed = event_type.as_ref().map(|(_, known)| DataSeed(*known));
+                    // Typed at once when the type is known; an unknown type's
+                    // data, or data before the type, is kept as its text.
+                    let seed = match &event_type {
+                        Some((_, Some(known))) => Some(DataSeed(*known)),
+                        _ => None,
+                    };
                     let slot = DataSlot::read(&mut map, seed)?;
                     set_once(&mut data, "data", slot)?;
                 }
-                _ => keep_unknown(&mut map, &mut extra, key)?,
+                _ => extra.read_entry(&mut map, key)?,
             }
         }
         let (name, known) = event_type.ok_or_else(|| de::Error::missing_field("eventType"))?;
-        let data = data
-            .ok_or_else(|| de::Error::missing_field("data"))?
-            .finish(DataSeed(known))?;
-        let common = Envelope {
+        let data = match data.ok_or_else(|| de::Error::missing_field("data"))? {
+            DataSlot::Typed(payload) => payload,
+            DataSlot::Buffered(raw) => match known {
+                Some(known) => decode_buffered(DataSeed(known), &raw)?,
+                None => Payload::Other(UnknownPayload::new(name.0.into_owned(), raw)),
+            },
+        };
+        Ok(Event {
             id: id.ok_or_else(|| de::Error::missing_field("id"))?,
             spektr_id: spektr_id.ok_or_else(|| de::Error::missing_field("spektrId"))?,
             workspace_id: workspace_id.flatten(),
             timestamp: timestamp.ok_or_else(|| de::Error::missing_field("timestamp"))?,
-            data: (),
-            extra,
-        };
-        Ok(data.into_event(common, name))
+            data,
+            extra: extra.finish()?,
+        })
     }
 }

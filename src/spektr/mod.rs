@@ -3,11 +3,12 @@
 //! Spektr delivers events in batches, `{"results": [event, ...]}`; each event
 //! has the common fields (`id`, `spektrId`, `eventType`, `timestamp`,
 //! `workspaceId`) and a `data` object whose shape depends on `eventType`.
-//! [`parse_batch`] decodes a delivery into [`Event`]s, one variant per
-//! documented type, each holding an [`Envelope`] with the typed data.
+//! [`parse_batch`] decodes a delivery into [`Event`]s, whose
+//! [`data`](Event::data) is a [`Payload`] to `match` on: one variant per
+//! documented type, with its typed data.
 //!
 //! ```
-//! use kyc_webhooks::spektr::{self, CustomerStatus, Event};
+//! use kyc_webhooks::spektr::{self, CustomerStatus, Payload};
 //!
 //! let body = br#"{"results": [{
 //!     "id": "686f58da3b9059f19eb2d066", "workspaceId": "559ae2249db800a7b0fa02ad58b196ae",
@@ -19,16 +20,18 @@
 //! }]}"#;
 //!
 //! for event in spektr::parse_batch(body)? {
-//!     match event {
-//!         Event::ProcessRunEnd(run) => {
-//!             assert_eq!(run.data.customer_status, CustomerStatus::Approved);
-//!             // Client-record fields the docs do not type are kept, not dropped.
-//!             assert_eq!(run.data.extra["company_name"], "test1");
+//!     match &event.data {
+//!         Payload::ProcessRunEnd(run) => {
+//!             assert_eq!(run.customer_status, CustomerStatus::Approved);
+//!             // Client-record fields the docs do not type are kept, as sent.
+//!             let company = run.extra.get("company_name").unwrap();
+//!             assert_eq!(company.as_str(), r#""test1""#);
+//!             assert_eq!(company.parse::<String>()?, "test1");
 //!         }
-//!         other => println!("{} {}", other.type_name(), other.id()),
+//!         other => println!("{} {}", other.type_name(), event.id),
 //!     }
 //! }
-//! # Ok::<(), kyc_webhooks::Error>(())
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! Quirks of Spektr's reference that this module settles:
@@ -39,7 +42,7 @@
 //!   wire values are `customer_tag_add`, `customer_tag_remove`, ...;
 //! - fields the tables list at the top level (`loopHeader`, `stepId`,
 //!   `processId`, ...) are sent inside `data`, as the templates and samples show;
-//!   a top-level field the crate does not know is kept in [`Envelope::extra`].
+//!   a top-level field the crate does not know is kept in [`Event::extra`].
 
 mod alert;
 mod client_record;
@@ -58,7 +61,7 @@ pub use customer::{
     CustomerStatus, CustomerStatusChange, CustomerStatusChanged, CustomerTag, FieldChange, Method,
     MethodType, TagAction,
 };
-pub use event::{Envelope, Event, EventType, UnknownEvent};
+pub use event::{Event, EventType, Payload, UnknownPayload};
 pub use ownership::{OwnershipAiAddedOwner, OwnershipAiCreated};
 pub use process::{LoopRunStart, ProcessRunEnd, ProcessRunStart, Tag};
 pub use service::ServiceRun;
@@ -70,23 +73,28 @@ use crate::{Error, Provider};
 /// Decodes a Spektr delivery strictly: every event must decode, else the error
 /// names the first failing event (index, type, position).
 ///
-/// Same as [`batch::parse::<Event>`](crate::batch::parse), with errors that
-/// always name Spektr.
+/// Same as [`batch::parse::<Event>`](crate::batch::parse).
 pub fn parse_batch(body: &[u8]) -> Result<Batch<Event>, Error> {
-    batch::parse_as(Some(Provider::Spektr), body)
+    batch::parse(body)
 }
 
 /// Decodes a Spektr delivery event by event: a broken event comes back as a
 /// [`Rejected`] with its raw text, its neighbours decode as usual.
 ///
-/// Same as [`batch::parse_lenient::<Event>`](crate::batch::parse_lenient), with
-/// errors that always name Spektr.
+/// Same as [`batch::parse_lenient::<Event>`](crate::batch::parse_lenient).
 pub fn parse_batch_lenient(body: &[u8]) -> Result<Vec<Result<Event, Rejected>>, Error> {
-    batch::parse_lenient_as(Some(Provider::Spektr), body)
+    batch::parse_lenient(body)
 }
 
 /// Decodes one Spektr event on its own (not a batch): an event kept from a
 /// [`Rejected::raw_json`] or a queue, say.
 pub fn parse_event(json: &[u8]) -> Result<Event, Error> {
-    batch::parse_single(Provider::Spektr, json)
+    batch::parse_single(json)
 }
+
+impl crate::WebhookEvent for Event {
+    const PROVIDER: Provider = Provider::Spektr;
+    const TYPE_KEY: &'static str = "eventType";
+}
+
+impl crate::sealed::Sealed for Event {}

@@ -1,7 +1,7 @@
 //! `service_run`: a response from a third-party service arrived.
 
 use crate::wire::record::record;
-use crate::wire::Extra;
+use crate::RawJson;
 
 record! {
     /// The data of a `service_run` event: a service response was received.
@@ -21,9 +21,11 @@ record! {
             process_name: String = "processName",
             /// Type of process, e.g. `risk`, `monitoring`, `onboarding` (`processType`).
             process_type: String = "processType",
-            /// The vendor's mapped results, free-form (`vendorData`), e.g.
-            /// `complyAdvantageKyc_has_sanctions: true`. Kept verbatim, nulls included.
-            vendor_data: Extra = "vendorData",
+            /// The vendor's mapped results, a free-form object (`vendorData`),
+            /// e.g. `"complyAdvantageKyc_has_sanctions": true`, kept as the text
+            /// received: read one key with [`RawJson::get`], or the whole into
+            /// your own struct with [`RawJson::parse`].
+            vendor_data: RawJson = "vendorData" as object,
         }
         optional {
             /// Value passed to the onboarding process through a query parameter (`reference`).

@@ -1,8 +1,9 @@
 //! `event_type_enum!`: the `EventType` enum of a provider (a `Copy` list of the
 //! documented wire type names), shared by both providers.
 
-/// Defines `pub enum EventType` with `as_str`, `ALL`, `FromStr` and `Display`,
-/// plus a crate-private `from_wire(&str) -> Option<EventType>`.
+/// Defines `pub enum EventType` with `as_str`, `ALL`, `FromStr`, `Display` and
+/// serde impls (the wire name), plus a crate-private
+/// `from_wire(&str) -> Option<EventType>`.
 macro_rules! event_type_enum {
     (
         $provider:expr;
@@ -28,6 +29,9 @@ macro_rules! event_type_enum {
                 }
             }
 
+            /// The wire names of [`ALL`](Self::ALL), in the same order.
+            const NAMES: &'static [&'static str] = &[ $( $wire, )+ ];
+
             /// The documented type with this exact (case-sensitive) wire name.
             pub(crate) fn from_wire(name: &str) -> Option<EventType> {
                 match name {
@@ -40,6 +44,23 @@ macro_rules! event_type_enum {
         impl std::fmt::Display for EventType {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.as_str())
+            }
+        }
+
+        impl serde::Serialize for EventType {
+            /// The wire name.
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for EventType {
+            /// A documented wire name; any other string is an error.
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let name = <$crate::wire::Key<'de>>::deserialize(deserializer)?;
+                EventType::from_wire(name.as_str()).ok_or_else(|| {
+                    serde::de::Error::unknown_variant(name.as_str(), EventType::NAMES)
+                })
             }
         }
 

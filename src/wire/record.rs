@@ -14,8 +14,8 @@
 //!         optional {
 //!             /// Docs.
 //!             reference: String = "reference",
-//!             /// Docs (the field's type becomes `Option<Value>`, `null` kept).
-//!             old_value: Value = "oldValue" as keep_null,
+//!             /// Docs (`Option<RawJson>`, `null` kept as data).
+//!             old_value: RawJson = "oldValue" as keep_null,
 //!         }
 //!     }
 //! }
@@ -24,8 +24,9 @@
 //! - A required field that is missing is an error (`missing field `processId``).
 //! - An optional field is `Option<T>`: absent or `null` read as `None` (and `None`
 //!   is not written back), except with `as keep_null`, where `null` is data:
-//!   absent is `None`, `null` is `Some(Value::Null)`.
+//!   absent is `None`, `null` is `Some(RawJson::null())`.
 //! - `as millis` reads and writes a `DateTime<Utc>` as epoch milliseconds.
+//! - `as object` reads a `RawJson` that must be a JSON object.
 //! - A key that appears twice is an error; any other key goes to `extra`.
 
 /// Reads one required field's value.
@@ -35,6 +36,9 @@ macro_rules! de_required {
     };
     ($map:ident, $ty:ty, millis) => {
         $map.next_value::<$crate::wire::time::Millis>()?.0
+    };
+    ($map:ident, $ty:ty, object) => {
+        $map.next_value::<$crate::raw::RawObject>()?.0
     };
 }
 
@@ -54,6 +58,9 @@ macro_rules! ser_field {
         serde::ser::SerializeMap::serialize_entry(&mut $map, $wire, $value)?
     };
     ($map:ident, $wire:literal, $value:expr, keep_null) => {
+        serde::ser::SerializeMap::serialize_entry(&mut $map, $wire, $value)?
+    };
+    ($map:ident, $wire:literal, $value:expr, object) => {
         serde::ser::SerializeMap::serialize_entry(&mut $map, $wire, $value)?
     };
     ($map:ident, $wire:literal, $value:expr, millis) => {
@@ -79,14 +86,15 @@ macro_rules! record {
         }
     ) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, PartialEq)]
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
         #[non_exhaustive]
         pub struct $name {
             $( $(#[$rmeta])* pub $rfield: $rty, )*
             $( $(#[$ometa])* pub $ofield: Option<$oty>, )*
-            /// Fields this version of the crate has no typed field for, kept
-            /// verbatim and written back on serialization.
-            pub extra: $crate::wire::Extra,
+            /// Fields this version of the crate has no typed field for, in the
+            /// order received, each kept as its exact text and written back
+            /// unchanged on serialization.
+            pub extra: $crate::Extra,
         }
 
         impl $name {
@@ -97,7 +105,7 @@ macro_rules! record {
                 Self {
                     $( $rfield: $rfield.into(), )*
                     $( $ofield: None, )*
-                    extra: $crate::wire::Extra::new(),
+                    extra: $crate::Extra::new(),
                 }
             }
         }
@@ -111,9 +119,7 @@ macro_rules! record {
                         $crate::wire::record::ser_field!(map, $owire, value $(, $ocodec)?);
                     }
                 )*
-                for (key, value) in &self.extra {
-                    serde::ser::SerializeMap::serialize_entry(&mut map, key, value)?;
-                }
+                self.extra.serialize_entries(&mut map)?;
                 serde::ser::SerializeMap::end(map)
             }
         }
@@ -132,7 +138,7 @@ macro_rules! record {
                     ) -> Result<$name, A::Error> {
                         $( let mut $rfield: Option<$rty> = None; )*
                         $( let mut $ofield: Option<Option<$oty>> = None; )*
-                        let mut extra = $crate::wire::Extra::new();
+                        let mut extra = $crate::Extra::new();
                         while let Some(key) = map.next_key::<$crate::wire::Key<'de>>()? {
                             match key.as_str() {
                                 $(
@@ -147,13 +153,13 @@ macro_rules! record {
                                         $crate::wire::set_once(&mut $ofield, $owire, value)?;
                                     }
                                 )*
-                                _ => $crate::wire::keep_unknown(&mut map, &mut extra, key)?,
+                                _ => extra.read_entry(&mut map, key)?,
                             }
                         }
                         Ok($name {
                             $( $rfield: $rfield.ok_or_else(|| serde::de::Error::missing_field($rwire))?, )*
                             $( $ofield: $ofield.flatten(), )*
-                            extra,
+                            extra: extra.finish()?,
                         })
                     }
                 }

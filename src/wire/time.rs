@@ -99,11 +99,14 @@ pub(crate) fn serialize_rfc3339<S: Serializer>(
     serializer: S,
 ) -> Result<S::Ok, S::Error> {
     match text {
-        Some(text) if DateTime::parse_from_rfc3339(text).is_ok_and(|kept| kept == *instant) => {
-            serializer.serialize_str(text)
-        }
+        Some(text) if denotes(text, instant) => serializer.serialize_str(text),
         _ => serializer.serialize_str(&rfc3339_millis(instant)),
     }
+}
+
+/// Whether RFC 3339 `text` denotes `instant`.
+pub(crate) fn denotes(text: &str, instant: &DateTime<Utc>) -> bool {
+    DateTime::parse_from_rfc3339(text).is_ok_and(|kept| kept == *instant)
 }
 
 #[cfg(test)]

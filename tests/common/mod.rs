@@ -1,21 +1,45 @@
-//! Helpers shared by the integration tests: fixture discovery and the
-//! round-trip law.
+//! Helpers shared by the integration tests: fixture reading and discovery,
+//! and the round-trip law.
 
 #![allow(dead_code)]
 
 use std::fmt::Debug;
 use std::path::{Path, PathBuf};
 
+use std::collections::HashMap;
+
+use kyc_webhooks::{predictaid, spektr, Extra, RawJson};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::Value;
+
+/// `fixtures/<path>` under the crate's root: the one place a fixture's path
+/// is built.
+pub fn fixture_path(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(path)
+}
+
+/// The bytes of `fixtures/<path>` (`fixture("spektr/batches/all-types.json")`).
+/// Panics naming the file when it cannot be read.
+pub fn fixture(path: &str) -> Vec<u8> {
+    let full = fixture_path(path);
+    std::fs::read(&full).unwrap_or_else(|e| panic!("reading fixture {}: {e}", full.display()))
+}
+
+/// The text of `fixtures/<path>`. Panics naming the file when it cannot be
+/// read or is not UTF-8.
+pub fn fixture_text(path: &str) -> String {
+    String::from_utf8(fixture(path))
+        .unwrap_or_else(|e| panic!("fixture {}: {e}", fixture_path(path).display()))
+}
 
 /// The `*.json` files directly inside `fixtures/<dir>`, sorted. Panics when
 /// there are none, so a moved folder cannot make a test pass vacuously.
 pub fn fixtures(dir: &str) -> Vec<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures")
-        .join(dir);
+    let root = fixture_path(dir);
     let mut files: Vec<PathBuf> = std::fs::read_dir(&root)
         .unwrap_or_else(|e| panic!("reading {}: {e}", root.display()))
         .map(|entry| entry.unwrap().path())
@@ -102,15 +126,19 @@ where
         remove_at(&mut without, &path);
         let reparsed: E = serde_json::from_value(without)
             .unwrap_or_else(|e| panic!("{context}: without the null at {path:?}: {e}"));
+        // Compared with the output decoded the same way (from a `Value`):
+        // free-form parts then have the same texts on both sides.
+        let via_value: E = serde_json::from_value(output.clone()).unwrap();
         assert_eq!(
-            &reparsed, parsed,
+            reparsed, via_value,
             "{context}: the null at {path:?} was dropped, but it was data (removing it changes the event)"
         );
     }
 }
 
+/// One step of a path into a JSON value.
 #[derive(Debug, Clone)]
-enum Step {
+pub enum Step {
     Key(String),
     Index(usize),
 }
@@ -178,4 +206,135 @@ fn remove_at(value: &mut Value, path: &[Step]) {
 /// sample, `<type>.<word>` for more (`template`, ...).
 pub fn named_for(stem: &str, wire: &str) -> bool {
     stem == wire || stem.starts_with(&format!("{wire}."))
+}
+
+/// The free-form parts of a Spektr event (kept as the text received), with
+/// their paths from the event's root: the unknown top-level fields, an
+/// unknown type's `data`, `vendorData`, `changes[].oldValue`/`newValue` and
+/// every data type's unknown fields.
+#[allow(deprecated)]
+pub fn spektr_free_form(event: &spektr::Event) -> Vec<(Vec<Step>, &RawJson)> {
+    use spektr::Payload as P;
+    let mut parts = top_level(&event.extra);
+    let data = |key: &str| vec![Step::Key("data".into()), Step::Key(key.into())];
+    let extra = match &event.data {
+        P::Other(unknown) => {
+            parts.push((vec![Step::Key("data".into())], &unknown.data));
+            None
+        }
+        P::ServiceRun(run) => {
+            parts.push((data("vendorData"), &run.vendor_data));
+            Some(&run.extra)
+        }
+        P::CustomerRecordChanged(changed) => {
+            for (index, change) in changed.changes.iter().enumerate() {
+                let at = |key: &str| {
+                    let mut path = data("changes");
+                    path.push(Step::Index(index));
+                    path.push(Step::Key(key.into()));
+                    path
+                };
+                if let Some(old) = &change.old_value {
+                    parts.push((at("oldValue"), old));
+                }
+                if let Some(new) = &change.new_value {
+                    parts.push((at("newValue"), new));
+                }
+            }
+            Some(&changed.extra)
+        }
+        P::ProcessRunStart(d) => Some(&d.extra),
+        P::LoopRunStart(d) => Some(&d.extra),
+        P::ProcessRunEnd(d) => Some(&d.extra),
+        P::AlertEscalated(d) => Some(&d.extra),
+        P::AlertResolved(d) => Some(&d.extra),
+        P::CustomerTagAdd(d) | P::CustomerTagRemove(d) => Some(&d.extra),
+        P::CustomerStatusChange(d) => Some(&d.extra),
+        P::CustomerStatusChanged(d) => Some(&d.extra),
+        P::CustomerDuplicateDetection(d) => Some(&d.extra),
+        P::CustomerRecordUpdate(d) => Some(&d.extra),
+        P::OwnershipAiCreated(d) => Some(&d.extra),
+        P::OwnershipAiAddedOwner(d) => Some(&d.extra),
+        P::ClientRecordSync(d) => Some(&d.extra),
+        P::StepInit(d) | P::StepSubmit(d) => Some(&d.extra),
+        other => panic!("spektr_free_form does not know {}", other.type_name()),
+    };
+    for (key, value) in extra.into_iter().flatten() {
+        parts.push((data(key), value));
+    }
+    parts
+}
+
+/// The free-form parts of a PredictaID event, as [`spektr_free_form`].
+pub fn predictaid_free_form(event: &predictaid::Event) -> Vec<(Vec<Step>, &RawJson)> {
+    use predictaid::Payload as P;
+    let mut parts = top_level(&event.extra);
+    let extra = match &event.data {
+        P::Other(unknown) => {
+            parts.push((vec![Step::Key("data".into())], &unknown.data));
+            None
+        }
+        P::SessionCreated(d) => Some(&d.extra),
+        P::SessionCompleted(d) => Some(&d.extra),
+        P::CustomerIdentified(d) => Some(&d.extra),
+        P::FlowVersionPublished(d) => Some(&d.extra),
+        P::KytTransactionQueued(d) => Some(&d.extra),
+        P::KytTransactionReprocessRequested(d) => Some(&d.extra),
+        P::KytTransactionPipelineCompleted(d) => Some(&d.extra),
+        P::KytTransactionDeadLettered(d) => Some(&d.extra),
+        other => panic!("predictaid_free_form does not know {}", other.type_name()),
+    };
+    for (key, value) in extra.into_iter().flatten() {
+        parts.push((vec![Step::Key("data".into()), Step::Key(key.into())], value));
+    }
+    parts
+}
+
+fn top_level(extra: &Extra) -> Vec<(Vec<Step>, &RawJson)> {
+    extra
+        .iter()
+        .map(|(key, value)| (vec![Step::Key(key.into())], value))
+        .collect()
+}
+
+/// The byte-exact half of the round-trip law: each free-form part of the
+/// decoded event is the exact text at its place in `input` (the event's own
+/// text), and serializing the event writes that exact text back there.
+pub fn assert_free_form_exact<E: Serialize>(
+    input: &str,
+    event: &E,
+    parts: Vec<(Vec<Step>, &RawJson)>,
+    context: &str,
+) {
+    let output = serde_json::to_string(event).expect("serializing a parsed event");
+    for (path, part) in parts {
+        assert_eq!(
+            raw_at(input, &path),
+            Some(part.as_str()),
+            "{context}: the free-form part at {path:?} is not the text received"
+        );
+        assert_eq!(
+            raw_at(&output, &path),
+            Some(part.as_str()),
+            "{context}: the free-form part at {path:?} was not written back as received"
+        );
+    }
+}
+
+/// The exact text of the value at `path` in the JSON `text`.
+fn raw_at<'a>(text: &'a str, path: &[Step]) -> Option<&'a str> {
+    let mut current = text;
+    for step in path {
+        current = match step {
+            Step::Key(key) => serde_json::from_str::<HashMap<String, &RawValue>>(current)
+                .ok()?
+                .get(key)?
+                .get(),
+            Step::Index(index) => serde_json::from_str::<Vec<&RawValue>>(current)
+                .ok()?
+                .get(*index)?
+                .get(),
+        };
+    }
+    Some(current)
 }

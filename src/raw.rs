@@ -1,0 +1,494 @@
+//! Free-form JSON kept as the text received: [`RawJson`] for one value and
+//! [`Extra`] for the fields of an object that the crate has no typed field for.
+//!
+//! Neither builds a tree: a value is captured as its exact text (one
+//! allocation), validated as JSON, and written back byte for byte (key order,
+//! number spelling, escapes). Read it when you need it, into your own type, a
+//! `serde_json::Value`, or one key at a time.
+
+use std::fmt;
+use std::hash::{Hash, Hasher};
+
+use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde_json::value::RawValue;
+use serde_json::Value;
+
+/// One JSON value of any type, kept as the exact text it was received as.
+///
+/// Serializing it with `serde_json` writes that text back unchanged; equality
+/// and hashing compare the text (so `1.50` and `1.5` differ, as they did on
+/// the wire).
+///
+/// ```
+/// use kyc_webhooks::RawJson;
+///
+/// let raw = RawJson::from_json(r#"{"hits": 2, "score": 1.50, "lists": ["OFAC"]}"#)?;
+/// // One key, typed:
+/// assert_eq!(raw.get::<u32>("hits")?, Some(2));
+/// assert_eq!(raw.get::<u32>("absent")?, None);
+/// // The whole value, into your own type or a `Value`:
+/// #[derive(serde::Deserialize)]
+/// struct Screening { hits: u32, lists: Vec<String> }
+/// let screening: Screening = raw.parse()?;
+/// assert_eq!(screening.lists, ["OFAC"]);
+/// assert_eq!(raw.to_value()["score"], 1.5);
+/// // Written back exactly as received:
+/// assert_eq!(serde_json::to_string(&raw)?, r#"{"hits": 2, "score": 1.50, "lists": ["OFAC"]}"#);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct RawJson(Box<RawValue>);
+
+impl RawJson {
+    /// Checks that `text` is one JSON value and keeps it as it is (whitespace
+    /// around it included).
+    pub fn from_json(text: impl Into<String>) -> Result<RawJson, serde_json::Error> {
+        let raw = RawValue::from_string(text.into())?;
+        check_raw(raw.get()).map_err(de::Error::custom)?;
+        Ok(RawJson(raw))
+    }
+
+    /// Serializes `value` (compactly) into a raw value: to build events in
+    /// tests, `RawJson::from_serialize(&serde_json::json!({"a": 1}))`.
+    pub fn from_serialize<T: Serialize + ?Sized>(value: &T) -> Result<RawJson, serde_json::Error> {
+        let raw = serde_json::value::to_raw_value(value)?;
+        check_raw(raw.get()).map_err(serde::ser::Error::custom)?;
+        Ok(RawJson(raw))
+    }
+
+    /// The JSON `null`.
+    pub fn null() -> RawJson {
+        RawJson(RawValue::NULL.to_owned())
+    }
+
+    /// The JSON text, exactly as received.
+    pub fn as_str(&self) -> &str {
+        self.0.get()
+    }
+
+    /// Whether the value is `null`.
+    pub fn is_null(&self) -> bool {
+        self.as_str().trim() == "null"
+    }
+
+    /// Whether the value is a JSON object.
+    pub fn is_object(&self) -> bool {
+        self.as_str().trim_start().starts_with('{')
+    }
+
+    /// Decodes the value into `T`: your own type, a `serde_json::Value`, a
+    /// `HashMap`, ... Borrowing types (`&str`) borrow from `self`.
+    pub fn parse<'a, T: Deserialize<'a>>(&'a self) -> Result<T, serde_json::Error> {
+        serde_json::from_str(self.as_str())
+    }
+
+    /// The value as a `serde_json::Value` tree (numbers as `Value` spells
+    /// them, object keys in `Value`'s order).
+    pub fn to_value(&self) -> Value {
+        // Cannot fail: the text was validated as JSON, and its nesting
+        // checked against serde_json's recursion limit, when it was made.
+        self.parse().unwrap_or(Value::Null)
+    }
+
+    /// The value of `key`, decoded into `T`, when this is an object that has
+    /// it; `Ok(None)` when the key is absent. An error when this is not an
+    /// object or the value does not fit `T`. Only that key's value is decoded:
+    /// the others are skipped.
+    pub fn get<'a, T: Deserialize<'a>>(
+        &'a self,
+        key: &str,
+    ) -> Result<Option<T>, serde_json::Error> {
+        let mut deserializer = serde_json::Deserializer::from_str(self.as_str());
+        let found = deserializer.deserialize_map(FieldVisitor::<T> {
+            key,
+            found: std::marker::PhantomData,
+        })?;
+        deserializer.end()?;
+        Ok(found)
+    }
+
+    /// Gives back serde_json's raw value.
+    pub fn into_raw_value(self) -> Box<RawValue> {
+        self.0
+    }
+}
+
+/// Finds one key of an object, skipping the other values.
+struct FieldVisitor<'k, T> {
+    key: &'k str,
+    found: std::marker::PhantomData<T>,
+}
+
+impl<'de, T: Deserialize<'de>> Visitor<'de> for FieldVisitor<'_, T> {
+    type Value = Option<T>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<T>, A::Error> {
+        let mut found = None;
+        while let Some(key) = map.next_key::<crate::wire::Key<'de>>()? {
+            if key.as_str() == self.key && found.is_none() {
+                found = Some(map.next_value::<T>()?);
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(found)
+    }
+}
+
+impl From<Box<RawValue>> for RawJson {
+    fn from(raw: Box<RawValue>) -> Self {
+        RawJson(raw)
+    }
+}
+
+impl std::str::FromStr for RawJson {
+    type Err = serde_json::Error;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        RawJson::from_json(text)
+    }
+}
+
+impl PartialEq for RawJson {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for RawJson {}
+
+impl Hash for RawJson {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl fmt::Debug for RawJson {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RawJson({})", self.as_str())
+    }
+}
+
+impl fmt::Display for RawJson {
+    /// The JSON text as received.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for RawJson {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawJson {
+    /// Any JSON value, nested at most as deep as serde_json's recursion limit
+    /// (128) and with paired surrogate escapes, so that every `RawJson` can be
+    /// read back (`parse`, `to_value`).
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = Box::<RawValue>::deserialize(deserializer)?;
+        check_raw(raw.get()).map_err(de::Error::custom)?;
+        Ok(RawJson(raw))
+    }
+}
+
+/// serde_json's recursion limit: how deep `parse` and `to_value` can read.
+const MAX_DEPTH: usize = 128;
+
+/// Checks what serde_json does not check when it captures a raw value (it
+/// skips the value) but does when it reads one: nesting at most
+/// [`MAX_DEPTH`] deep, and `\u` escapes that pair their surrogates. So that
+/// every `RawJson` can be read back (`parse`, `to_value`), and no text is
+/// kept that a JSON parser would refuse. `text` is otherwise valid JSON.
+fn check_raw(text: &str) -> Result<(), &'static str> {
+    // Each level takes an opening byte: a short text cannot be too deep; and
+    // without a backslash there is no escape to check.
+    let deep = text.len() > MAX_DEPTH;
+    if !deep && !text.contains('\\') {
+        return Ok(());
+    }
+    let bytes = text.as_bytes();
+    let (mut depth, mut in_string, mut at) = (0usize, false, 0);
+    while at < bytes.len() {
+        let byte = bytes[at];
+        at += 1;
+        if in_string {
+            match byte {
+                b'"' => in_string = false,
+                b'\\' => {
+                    let escape = bytes.get(at).copied();
+                    at += 1;
+                    if escape == Some(b'u') {
+                        let unit = hex4(bytes, at);
+                        at += 4;
+                        match unit {
+                            0xD800..=0xDBFF => {
+                                // A leading surrogate: a trailing one must follow.
+                                let trailing = bytes.get(at..at + 2) == Some(b"\\u")
+                                    && (0xDC00..=0xDFFF).contains(&hex4(bytes, at + 2));
+                                if !trailing {
+                                    return Err("lone leading surrogate in hex escape");
+                                }
+                                at += 6;
+                            }
+                            0xDC00..=0xDFFF => return Err("lone trailing surrogate in hex escape"),
+                            _ => {}
+                        }
+                    }
+                }
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' if deep => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Err("recursion limit exceeded");
+                }
+            }
+            b']' | b'}' if deep => depth -= 1,
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// The four hex digits at `at` as a number (serde_json checked that they are
+/// hex digits); 0 when they are not there.
+fn hex4(bytes: &[u8], at: usize) -> u32 {
+    bytes
+        .get(at..at + 4)
+        .and_then(|digits| std::str::from_utf8(digits).ok())
+        .and_then(|digits| u32::from_str_radix(digits, 16).ok())
+        .unwrap_or(0)
+}
+
+/// The fields of a JSON object that the crate has no typed field for, in the
+/// order received, each value kept as its exact text ([`RawJson`]; `null`s
+/// included).
+///
+/// A small ordered map: look a key up with [`get`](Extra::get), walk it with
+/// [`iter`](Extra::iter). Two `Extra`s are equal when they hold the same keys,
+/// in the same order, with the same texts. A key appears at most once.
+///
+/// ```
+/// use kyc_webhooks::{Extra, RawJson};
+///
+/// let mut extra = Extra::new();
+/// extra.insert("company_name", RawJson::from_json(r#""ACME Ltd""#)?);
+/// assert_eq!(extra.get("company_name").unwrap().parse::<&str>()?, "ACME Ltd");
+/// assert_eq!(extra.iter().map(|(key, _)| key).collect::<Vec<_>>(), ["company_name"]);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
+pub struct Extra(Vec<(String, RawJson)>);
+
+/// Up to this many keys a duplicate is found as each key is read (the error
+/// then points at it); past it, once at the end, in O(n log n).
+const LINEAR_DUPLICATE_CHECK: usize = 16;
+
+impl Extra {
+    /// An empty map.
+    pub fn new() -> Extra {
+        Extra(Vec::new())
+    }
+
+    /// The number of fields.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are no fields.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The value of `key`.
+    pub fn get(&self, key: &str) -> Option<&RawJson> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    /// Whether `key` is present.
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// Sets `key` to `value`: in place when the key is present (the old value
+    /// is returned), else at the end.
+    pub fn insert(&mut self, key: impl Into<String>, value: RawJson) -> Option<RawJson> {
+        let key = key.into();
+        match self.0.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, slot)) => Some(std::mem::replace(slot, value)),
+            None => {
+                self.0.push((key, value));
+                None
+            }
+        }
+    }
+
+    /// Removes `key`, keeping the order of the others.
+    pub fn remove(&mut self, key: &str) -> Option<RawJson> {
+        let at = self.0.iter().position(|(k, _)| k == key)?;
+        Some(self.0.remove(at).1)
+    }
+
+    /// The fields in the order received.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &RawJson)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// The keys in the order received.
+    pub fn keys(&self) -> impl ExactSizeIterator<Item = &str> {
+        self.0.iter().map(|(k, _)| k.as_str())
+    }
+
+    /// Reads the value of an unknown key of an object being decoded, refusing
+    /// a key that appears twice (one of the values would be lost).
+    pub(crate) fn read_entry<'de, A: MapAccess<'de>>(
+        &mut self,
+        map: &mut A,
+        key: crate::wire::Key<'de>,
+    ) -> Result<(), A::Error> {
+        if self.0.len() < LINEAR_DUPLICATE_CHECK && self.contains_key(key.as_str()) {
+            return Err(de::Error::custom(format_args!(
+                "duplicate field `{}`",
+                key.as_str()
+            )));
+        }
+        let value = map.next_value::<RawJson>()?;
+        self.0.push((key.0.into_owned(), value));
+        Ok(())
+    }
+
+    /// Finishes decoding: refuses a duplicate key among many (the keys past
+    /// the first few are only checked here).
+    pub(crate) fn finish<E: de::Error>(self) -> Result<Extra, E> {
+        if self.0.len() > LINEAR_DUPLICATE_CHECK {
+            let mut keys: Vec<&str> = self.keys().collect();
+            keys.sort_unstable();
+            if let Some(pair) = keys.windows(2).find(|pair| pair[0] == pair[1]) {
+                return Err(E::custom(format_args!("duplicate field `{}`", pair[0])));
+            }
+        }
+        Ok(self)
+    }
+
+    /// Writes each field as an entry of a map being serialized.
+    pub(crate) fn serialize_entries<M: SerializeMap>(&self, map: &mut M) -> Result<(), M::Error> {
+        for (key, value) in &self.0 {
+            map.serialize_entry(key, value)?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Extra {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl<'a> IntoIterator for &'a Extra {
+    type Item = (&'a str, &'a RawJson);
+    type IntoIter = std::iter::Map<
+        std::slice::Iter<'a, (String, RawJson)>,
+        fn(&'a (String, RawJson)) -> (&'a str, &'a RawJson),
+    >;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter().map(|(k, v)| (k.as_str(), v))
+    }
+}
+
+impl IntoIterator for Extra {
+    type Item = (String, RawJson);
+    type IntoIter = std::vec::IntoIter<(String, RawJson)>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+impl<K: Into<String>> FromIterator<(K, RawJson)> for Extra {
+    /// Collects fields in order; a repeated key keeps its first position and
+    /// its last value.
+    fn from_iter<I: IntoIterator<Item = (K, RawJson)>>(iter: I) -> Self {
+        let mut extra = Extra::new();
+        for (key, value) in iter {
+            extra.insert(key, value);
+        }
+        extra
+    }
+}
+
+impl Serialize for Extra {
+    /// An object of the fields, in order, each value as received.
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.len()))?;
+        self.serialize_entries(&mut map)?;
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Extra {
+    /// Any JSON object; a key that appears twice is an error.
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ExtraVisitor;
+        impl<'de> Visitor<'de> for ExtraVisitor {
+            type Value = Extra;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Extra, A::Error> {
+                let mut extra = Extra::new();
+                while let Some(key) = map.next_key::<crate::wire::Key<'de>>()? {
+                    extra.read_entry(&mut map, key)?;
+                }
+                extra.finish()
+            }
+        }
+        deserializer.deserialize_map(ExtraVisitor)
+    }
+}
+
+/// A [`RawJson`] that must be an object (`vendorData`): anything else is a
+/// type error, as the typed field's documentation promises an object.
+pub(crate) struct RawObject(pub(crate) RawJson);
+
+impl<'de> Deserialize<'de> for RawObject {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = RawJson::deserialize(deserializer)?;
+        if raw.is_object() {
+            return Ok(RawObject(raw));
+        }
+        let text = raw.as_str().trim_start();
+        let unexpected = match text.as_bytes().first() {
+            Some(b'[') => de::Unexpected::Seq,
+            Some(b'"') => de::Unexpected::Other("a string"),
+            Some(b't' | b'f') => de::Unexpected::Other("a boolean"),
+            Some(b'n') => de::Unexpected::Unit,
+            _ => de::Unexpected::Other("a number"),
+        };
+        Err(de::Error::invalid_type(unexpected, &"a JSON object"))
+    }
+}
+
+/// Decodes a buffered `data` text with `seed`, for the events whose `data`
+/// came before their type key. The error keeps serde's message but not its
+/// position, which is relative to the buffer (the caller's error path finds
+/// the position in the body).
+pub(crate) fn decode_buffered<'a, S, E>(seed: S, raw: &'a RawJson) -> Result<S::Value, E>
+where
+    S: DeserializeSeed<'a>,
+    E: de::Error,
+{
+    let mut deserializer = serde_json::Deserializer::from_str(raw.as_str());
+    seed.deserialize(&mut deserializer)
+        .map_err(|e| E::custom(crate::error::without_position(&e)))
+}
