@@ -32,7 +32,7 @@ use serde_json::Value;
 /// struct Screening { hits: u32, lists: Vec<String> }
 /// let screening: Screening = raw.parse()?;
 /// assert_eq!(screening.lists, ["OFAC"]);
-/// assert_eq!(raw.to_value()["score"], 1.5);
+/// assert_eq!(raw.to_value()?["score"], 1.5);
 /// // Written back exactly as received:
 /// assert_eq!(serde_json::to_string(&raw)?, r#"{"hits": 2, "score": 1.50, "lists": ["OFAC"]}"#);
 /// # Ok::<(), serde_json::Error>(())
@@ -84,11 +84,11 @@ impl RawJson {
     }
 
     /// The value as a `serde_json::Value` tree (numbers as `Value` spells
-    /// them, object keys in `Value`'s order).
-    pub fn to_value(&self) -> Value {
-        // Cannot fail: the text was validated as JSON, and its nesting
-        // checked against serde_json's recursion limit, when it was made.
-        self.parse().unwrap_or(Value::Null)
+    /// them, object keys in `Value`'s order). An error only for what a
+    /// `Value` cannot hold: a number beyond `f64`'s range, such as `1e400`
+    /// (valid JSON, kept here as text).
+    pub fn to_value(&self) -> Result<Value, serde_json::Error> {
+        self.parse()
     }
 
     /// The value of `key`, decoded into `T`, when this is an object that has

@@ -10,7 +10,7 @@ mod common;
 
 use std::sync::OnceLock;
 
-use common::{assert_round_trip, fixtures};
+use common::{accepted_as_value, assert_round_trip, fixtures};
 use kyc_webhooks::{predictaid, spektr};
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -288,18 +288,28 @@ fn apply(event: &Value, mutation: &Mutation) -> Vec<u8> {
 /// Promises 1 and 2 on one body: decoding returns (no panic), and whatever
 /// strict decoding accepts is valid JSON and obeys the round-trip law.
 fn check_single(provider: Provider, body: &[u8]) {
-    let as_value = serde_json::from_slice::<Value>(body);
     match provider {
         Provider::Spektr => {
             if let Ok(event) = spektr::parse_event(body) {
-                let input = as_value.expect("the crate accepted a body that is not JSON");
-                assert_round_trip(&input, &event, "mutated Spektr event");
+                match accepted_as_value(body) {
+                    Some(input) => assert_round_trip(&input, &event, "mutated Spektr event"),
+                    // Free-form text a `Value` cannot hold: still written back.
+                    None => {
+                        let text = serde_json::to_string(&event).unwrap();
+                        assert_eq!(spektr::parse_event(text.as_bytes()).unwrap(), event);
+                    }
+                }
             }
         }
         Provider::PredictaId => {
             if let Ok(event) = predictaid::parse(body) {
-                let input = as_value.expect("the crate accepted a body that is not JSON");
-                assert_round_trip(&input, &event, "mutated PredictaID event");
+                match accepted_as_value(body) {
+                    Some(input) => assert_round_trip(&input, &event, "mutated PredictaID event"),
+                    None => {
+                        let text = serde_json::to_string(&event).unwrap();
+                        assert_eq!(predictaid::parse(text.as_bytes()).unwrap(), event);
+                    }
+                }
             }
         }
     }
@@ -320,7 +330,8 @@ fn decodes(provider: Provider, body: &[u8]) -> Result<(), kyc_webhooks::Error> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    // 256 cases unless PROPTEST_CASES says otherwise (a longer campaign).
+    #![proptest_config(ProptestConfig::default())]
 
     #[test]
     fn mutated_events_never_panic_and_what_decodes_round_trips(

@@ -338,3 +338,16 @@ fn raw_at<'a>(text: &'a str, path: &[Step]) -> Option<&'a str> {
     }
     Some(current)
 }
+
+/// What `serde_json::Value` makes of a body the crate accepted: `Some`, or
+/// `None` when the only trouble is a number beyond `f64`'s range (`1e400`) in
+/// free-form data, which is valid JSON that a `Value` cannot hold and that the
+/// crate keeps as text. Any other refusal fails: the crate accepted a body
+/// that is not JSON.
+pub fn accepted_as_value(body: &[u8]) -> Option<Value> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(value) => Some(value),
+        Err(e) if e.to_string().starts_with("number out of range") => None,
+        Err(e) => panic!("the crate accepted a body that is not JSON: {e}"),
+    }
+}
