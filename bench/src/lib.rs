@@ -910,7 +910,7 @@ impl Mix {
     fn sizes(self) -> [(usize, usize); 4] {
         match self {
             Mix::Mixed => [(20, 50), (15, 40), (20, 50), (5, 25)],
-            Mix::FreeFormHeavy => [(40, 90), (40, 90), (50, 110), (20, 60)],
+            Mix::FreeFormHeavy => [(30, 60), (30, 60), (40, 80), (15, 40)],
         }
     }
 }
@@ -953,7 +953,10 @@ pub fn spektr_events(mix: Mix, n: usize, seed: u64) -> Vec<Json> {
                     "workspaceId".into(),
                     Json::str("559ae2249db800a7b0fa02ad58b196ae"),
                 ),
-                ("eventType".into(), Json::str(rng.pick::<&str>(UNKNOWN_TYPES))),
+                (
+                    "eventType".into(),
+                    Json::str(rng.pick::<&str>(UNKNOWN_TYPES)),
+                ),
                 ("timestamp".into(), Json::Null),
                 ("spektrId".into(), Json::Null),
                 ("data".into(), free_object(&mut rng, size, 0, "")),
