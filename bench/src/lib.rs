@@ -13,6 +13,8 @@
 //! The package is kept out of the core crate so that criterion is not built
 //! for a user's first `cargo run --example`.
 
+#![warn(missing_docs)]
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
