@@ -74,6 +74,9 @@ mod error;
 pub mod predictaid;
 mod raw;
 pub mod spektr;
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+pub mod testing;
 mod wire;
 
 pub use error::{Error, ErrorKind, Provider, UnknownEventType};
