@@ -1,0 +1,319 @@
+//! `kyc-webhooks send`: POST a delivery to an endpoint as the provider would.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use kyc_webhooks::predictaid;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::input::{detect, display_name, read_body, SecretArgs};
+use crate::sample::{self, AnyType};
+use crate::{print, Failure, Outcome, Provider, EXIT_CODES};
+
+/// Send a delivery to your endpoint, with the provider's headers
+///
+/// POSTs the body with `Content-Type: application/json`; for PredictaID also
+/// the `User-Agent` PredictaID sends, `X-PredictAid-Event-ID` (the body's
+/// `id`) and `X-PredictAid-Signature` (the body signed with the secret from
+/// --secret-env or --secret-file). Prints the status, the latency and the
+/// response body; with --repeat, a progress bar and a summary (statuses,
+/// p50/p99 latency) instead. Every repeat sends the same body: a duplicate
+/// delivery, as a retrying provider would make.
+///
+/// Examples:
+///   kyc-webhooks send http://127.0.0.1:3000/webhooks/spektr --sample process_run_end
+///   PREDICTAID_WEBHOOK_SECRET=whsec_test kyc-webhooks send http://127.0.0.1:3000/webhooks/predictaid --sample session.created
+///   kyc-webhooks send http://127.0.0.1:3000/hook captured.json --repeat 200 --concurrency 8
+#[derive(Debug, Args)]
+#[command(after_help = EXIT_CODES, verbatim_doc_comment)]
+pub struct SendArgs {
+    /// The endpoint, e.g. http://127.0.0.1:3000/webhooks
+    url: String,
+    /// The body to send, byte for byte: a file, or - for stdin
+    #[arg(required_unless_present = "sample", conflicts_with = "sample")]
+    file: Option<PathBuf>,
+    /// Send the sample of this event type instead of a file (as one line of
+    /// JSON, as the providers send it)
+    #[arg(long, value_name = "TYPE")]
+    sample: Option<String>,
+    /// The provider, instead of recognising it from the body or the type
+    #[arg(long, value_enum)]
+    provider: Option<Provider>,
+    #[command(flatten)]
+    secret: SecretArgs,
+    /// Send a PredictaID delivery without X-PredictAid-Signature (to check
+    /// that your endpoint refuses it)
+    #[arg(long)]
+    unsigned: bool,
+    /// How many times to send the body
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    repeat: u32,
+    /// How many requests to have in flight at once
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=256))]
+    concurrency: u32,
+    /// Seconds to wait for each response
+    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    timeout: u64,
+    /// Print one JSON object: {"requests", "statuses": {"200": n},
+    /// "errors": {message: n}, "latency_ms": {"p50", "p99", "max"},
+    /// "first": {"status", "body"}}
+    #[arg(long)]
+    json: bool,
+}
+
+/// The result of one request.
+struct Shot {
+    latency: Duration,
+    result: Result<(u16, String), String>,
+}
+
+pub fn run(args: SendArgs) -> Outcome {
+    let (body, provider, name) = match (&args.sample, &args.file) {
+        (Some(type_name), _) => {
+            let event_type = AnyType::parse(type_name, args.provider)?;
+            let options = sample::Options {
+                count: 1,
+                compact: true,
+                ..sample::Options::default()
+            };
+            let provider = match event_type {
+                AnyType::Spektr(_) => Provider::Spektr,
+                AnyType::Predictaid(_) => Provider::Predictaid,
+            };
+            (
+                sample::build(event_type, &options)?,
+                provider,
+                type_name.clone(),
+            )
+        }
+        (None, Some(path)) => {
+            let body = read_body(path)?;
+            let name = display_name(path);
+            let provider = match args.provider {
+                Some(provider) => provider,
+                None => detect(&name, &body)?,
+            };
+            (body, provider, name)
+        }
+        (None, None) => unreachable!("clap requires FILE or --sample"),
+    };
+    let headers = headers(&args, provider, &body, &name)?;
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(args.timeout)))
+        .max_idle_connections_per_host(args.concurrency as usize)
+        .user_agent(match provider {
+            Provider::Predictaid => predictaid::USER_AGENT.to_owned(),
+            Provider::Spektr => format!("kyc-webhooks/{}", env!("CARGO_PKG_VERSION")),
+        })
+        .build()
+        .into();
+    let shots = fire(&agent, &args, &headers, &body);
+    report(&args, &shots)
+}
+
+/// The provider's headers for this body (beside `User-Agent`).
+fn headers(
+    args: &SendArgs,
+    provider: Provider,
+    body: &[u8],
+    name: &str,
+) -> Result<Vec<(&'static str, String)>, Failure> {
+    let mut headers = vec![("Content-Type", "application/json".to_owned())];
+    if provider == Provider::Spektr {
+        return Ok(headers);
+    }
+    #[derive(Deserialize)]
+    struct Envelope {
+        id: Option<String>,
+    }
+    match serde_json::from_slice::<Envelope>(body) {
+        Ok(Envelope { id: Some(id) }) => headers.push((predictaid::EVENT_ID_HEADER, id)),
+        _ => eprintln!(
+            "warning: {name} has no string `id`: sending it without {}",
+            predictaid::EVENT_ID_HEADER
+        ),
+    }
+    if !args.unsigned {
+        let secret = args.secret.load_optional()?.ok_or_else(|| {
+            Failure::usage(format!(
+                "PredictaID deliveries are signed and the environment variable {} is not set (export the endpoint's secret there, pass --secret-env VAR or --secret-file PATH, or --unsigned)",
+                args.secret.secret_env
+            ))
+        })?;
+        headers.push((
+            predictaid::SIGNATURE_HEADER,
+            predictaid::sign(body, &secret),
+        ));
+    }
+    Ok(headers)
+}
+
+/// Sends the body `--repeat` times, `--concurrency` at once.
+fn fire(
+    agent: &ureq::Agent,
+    args: &SendArgs,
+    headers: &[(&'static str, String)],
+    body: &[u8],
+) -> Vec<Shot> {
+    let total = args.repeat;
+    let bar = if total > 1 {
+        let bar = ProgressBar::new(u64::from(total));
+        if let Ok(style) =
+            ProgressStyle::with_template("{bar:40} {pos}/{len} requests, {per_sec}, eta {eta}")
+        {
+            bar.set_style(style);
+        }
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let next = AtomicU32::new(0);
+    let shots = Mutex::new(Vec::with_capacity(total as usize));
+    std::thread::scope(|scope| {
+        for _ in 0..args.concurrency.min(total) {
+            scope.spawn(|| {
+                while next.fetch_add(1, Ordering::Relaxed) < total {
+                    let shot = send_one(agent, &args.url, headers, body);
+                    bar.inc(1);
+                    shots.lock().expect("no worker panics").push(shot);
+                }
+            });
+        }
+    });
+    bar.finish_and_clear();
+    shots.into_inner().expect("no worker panics")
+}
+
+/// One POST, timed from the first byte sent to the last byte of the answer.
+fn send_one(
+    agent: &ureq::Agent,
+    url: &str,
+    headers: &[(&'static str, String)],
+    body: &[u8],
+) -> Shot {
+    let start = Instant::now();
+    let mut request = agent.post(url);
+    for (name, value) in headers {
+        request = request.header(*name, value);
+    }
+    let result = request
+        .send(body)
+        .and_then(|response| {
+            let status = response.status().as_u16();
+            let text = response.into_body().read_to_vec()?;
+            Ok((status, String::from_utf8_lossy(&text).into_owned()))
+        })
+        .map_err(|error| error.to_string());
+    Shot {
+        latency: start.elapsed(),
+        result,
+    }
+}
+
+/// The latency at quantile `q` (nearest rank) of sorted latencies, in ms.
+fn percentile(sorted: &[Duration], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    millis(sorted[rank - 1])
+}
+
+fn millis(duration: Duration) -> f64 {
+    (duration.as_secs_f64() * 10_000.0).round() / 10.0
+}
+
+/// Prints the result and picks the exit code: 0 when every answer was 2xx.
+fn report(args: &SendArgs, shots: &[Shot]) -> Outcome {
+    let mut statuses: BTreeMap<u16, u32> = BTreeMap::new();
+    let mut errors: BTreeMap<&str, u32> = BTreeMap::new();
+    for shot in shots {
+        match &shot.result {
+            Ok((status, _)) => *statuses.entry(*status).or_default() += 1,
+            Err(error) => *errors.entry(error).or_default() += 1,
+        }
+    }
+    let all_ok = errors.is_empty() && statuses.keys().all(|s| (200..300).contains(s));
+    let mut latencies: Vec<Duration> = shots.iter().map(|s| s.latency).collect();
+    latencies.sort();
+    let first = &shots[0];
+    if args.json {
+        let record = json!({
+            "url": args.url,
+            "requests": shots.len(),
+            "statuses": statuses.iter().map(|(s, n)| (s.to_string(), *n)).collect::<BTreeMap<_, _>>(),
+            "errors": errors,
+            "latency_ms": {
+                "p50": percentile(&latencies, 0.5),
+                "p99": percentile(&latencies, 0.99),
+                "max": latencies.last().copied().map_or(0.0, millis),
+            },
+            "first": match &first.result {
+                Ok((status, body)) => json!({"status": status, "body": body}),
+                Err(error) => json!({"status": null, "error": error}),
+            },
+        });
+        print(&format!("{record}\n"));
+    } else if shots.len() == 1 {
+        match &first.result {
+            Ok((status, body)) => print(&format!(
+                "{status} {} in {} ms\n{body}{}",
+                reason(*status),
+                millis(first.latency),
+                if body.is_empty() || body.ends_with('\n') {
+                    ""
+                } else {
+                    "\n"
+                }
+            )),
+            Err(error) => {
+                return Err(Failure::check(format!(
+                    "cannot send to {}: {error} (is the endpoint running, and the URL right?)",
+                    args.url
+                )))
+            }
+        }
+    } else {
+        let mut counts: Vec<String> = statuses.iter().map(|(s, n)| format!("{s} x{n}")).collect();
+        counts.extend(errors.iter().map(|(e, n)| format!("{e} x{n}")));
+        print(&format!(
+            "sent {} request(s) to {}, {} at a time\nstatuses: {}\nlatency: p50 {} ms, p99 {} ms, max {} ms\n",
+            shots.len(),
+            args.url,
+            args.concurrency.min(args.repeat),
+            counts.join(", "),
+            percentile(&latencies, 0.5),
+            percentile(&latencies, 0.99),
+            latencies.last().copied().map_or(0.0, millis),
+        ));
+    }
+    Ok(if all_ok { 0 } else { 1 })
+}
+
+/// The reason phrase of common statuses.
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        201 => "Created",
+        202 => "Accepted",
+        204 => "No Content",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        409 => "Conflict",
+        422 => "Unprocessable Entity",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        _ => "",
+    }
+}
