@@ -1,0 +1,548 @@
+//! Runs the `kyc-webhooks` binary as a process against real inputs: the
+//! repository's fixtures, the signature vectors, and a tiny HTTP server on
+//! 127.0.0.1 that records what `send` POSTs.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::thread::JoinHandle;
+
+use kyc_webhooks::{predictaid, spektr, testing};
+use serde_json::Value;
+
+/// A path in the repository's `fixtures/`.
+fn fixture(path: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures")
+        .join(path)
+}
+
+/// The binary, with no secret in its environment.
+fn cli() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_kyc-webhooks"));
+    command
+        .env_remove("PREDICTAID_WEBHOOK_SECRET")
+        .env_remove("KYC_WEBHOOKS_SECRET_FILE");
+    command
+}
+
+/// Runs the command with `stdin` as its input.
+fn run_with(command: &mut Command, stdin: &[u8]) -> Output {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn run(args: &[&str]) -> Output {
+    run_with(cli().args(args), b"")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).unwrap()
+}
+
+/// Asserts the exit code, showing the output when it is not the one expected.
+fn assert_code(output: &Output, code: i32) {
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "stdout: {}\nstderr: {}",
+        stdout(output),
+        stderr(output)
+    );
+}
+
+/// Asserts that stderr is one `error: ` line.
+fn assert_one_error_line(output: &Output, contains: &str) {
+    let err = stderr(output);
+    assert!(
+        err.starts_with("error: ") && err.lines().count() == 1,
+        "{err}"
+    );
+    assert!(err.contains(contains), "{err}");
+}
+
+#[test]
+fn decode_prints_one_line_per_event_of_a_fixture_batch() {
+    let output = run(&[
+        "decode",
+        fixture("spektr/batches/all-types.json").to_str().unwrap(),
+    ]);
+    assert_code(&output, 0);
+    let text = stdout(&output);
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("Spektr batch: 18 event(s)"));
+    let events: Vec<&str> = lines.collect();
+    assert_eq!(events.len(), 18, "{text}");
+    for (index, line) in events.iter().enumerate() {
+        assert!(line.starts_with(&format!("[{index}] ")), "{line}");
+    }
+    assert!(
+        events[2].starts_with("[2] process_run_end id=686f58da3b9059f19eb2d066 "),
+        "{}",
+        events[2]
+    );
+}
+
+#[test]
+fn decode_reports_a_rejected_event_in_full_and_exits_1() {
+    let body = br#"{"results": [
+        {"id": "e1", "spektrId": "s1", "eventType": "step_init", "timestamp": 1, "data": {"processId": 7}},
+        {"id": "e2", "spektrId": "s1", "eventType": "customer_tag_add", "timestamp": 1, "data": {"action": "add"}}
+    ]}"#;
+    let output = run_with(cli().arg("decode"), body);
+    assert_code(&output, 1);
+    let text = stdout(&output);
+    assert!(
+        text.contains("[0] REJECTED: Spektr event of type \"step_init\": results[0].data.processId: invalid type"),
+        "{text}"
+    );
+    assert!(text.contains(r#"raw: {"id": "e1""#), "{text}");
+    assert!(text.contains("[1] customer_tag_add id=e2"), "{text}");
+    assert_eq!(stderr(&output), "1 event(s) rejected\n");
+}
+
+#[test]
+fn decode_json_lines_carry_the_typed_event_or_the_error() {
+    let body = br#"{"results": [
+        {"id": "e1", "spektrId": "s1", "eventType": "step_init", "timestamp": 1, "data": {"processId": 7}},
+        {"id": "e2", "spektrId": "s1", "eventType": "customer_tag_add", "timestamp": 1, "data": {"action": "add"}}
+    ]}"#;
+    let output = run_with(cli().args(["decode", "--json", "-"]), body);
+    assert_code(&output, 1);
+    let lines: Vec<Value> = stdout(&output)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["index"], 0);
+    assert_eq!(lines[0]["provider"], "spektr");
+    assert_eq!(lines[0]["error"]["kind"], "data");
+    assert_eq!(lines[0]["error"]["path"], "results[0].data.processId");
+    assert_eq!(
+        lines[1]["event"],
+        serde_json::json!({"id": "e2", "eventType": "customer_tag_add", "timestamp": 1,
+                           "spektrId": "s1", "data": {"action": "add"}})
+    );
+}
+
+#[test]
+fn decode_recognises_a_predictaid_event_and_refuses_what_is_not_a_delivery() {
+    let output = run(&[
+        "decode",
+        fixture("predictaid/session.created.json").to_str().unwrap(),
+    ]);
+    assert_code(&output, 0);
+    assert!(stdout(&output).starts_with(
+        "session.created id=evt_203b878966105af9dd9a68b9 company=comp_123 SESSION=sess_123 "
+    ));
+
+    let output = run_with(cli().arg("decode"), b"[1, 2]");
+    assert_code(&output, 2);
+    assert_one_error_line(&output, "stdin is not a webhook delivery");
+
+    let output = run(&["decode", "no-such-body.json"]);
+    assert_code(&output, 2);
+    assert_one_error_line(
+        &output,
+        "cannot read no-such-body.json: No such file or directory (pass a file or - for stdin)",
+    );
+}
+
+#[test]
+fn decode_with_provider_reads_the_body_as_that_providers() {
+    // A PredictaID event read as Spektr is missing Spektr's fields.
+    let path = fixture("predictaid/session.created.json");
+    let output = run(&["decode", "--provider", "spektr", path.to_str().unwrap()]);
+    assert_code(&output, 1);
+    assert!(stdout(&output).contains("REJECTED"), "{}", stdout(&output));
+}
+
+#[test]
+fn every_listed_type_has_a_sample_that_decodes_as_that_type() {
+    let output = run(&["sample", "--list"]);
+    assert_code(&output, 0);
+    let listed: Vec<(String, String)> = stdout(&output)
+        .lines()
+        .map(|line| {
+            let mut columns = line.split('\t');
+            (
+                columns.next().unwrap().to_owned(),
+                columns.next().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, String)> = spektr::EventType::ALL
+        .iter()
+        .map(|t| ("spektr".to_owned(), t.as_str().to_owned()))
+        .chain(
+            predictaid::EventType::ALL
+                .iter()
+                .map(|t| ("predictaid".to_owned(), t.as_str().to_owned())),
+        )
+        .collect();
+    assert_eq!(listed, expected);
+    assert_eq!(listed.len(), 26);
+
+    for (provider, event_type) in &listed {
+        let sample = run(&["sample", event_type]);
+        assert_code(&sample, 0);
+        let decoded = run_with(cli().args(["decode", "--json"]), &sample.stdout);
+        assert_code(&decoded, 0);
+        let line: Value = serde_json::from_str(stdout(&decoded).trim_end()).unwrap();
+        assert_eq!(&line["provider"], provider.as_str());
+        let type_key = if provider == "spektr" {
+            "eventType"
+        } else {
+            "type"
+        };
+        assert_eq!(&line["event"][type_key], event_type.as_str());
+    }
+}
+
+#[test]
+fn the_testing_module_has_a_sample_of_every_type_that_round_trips() {
+    for &event_type in spektr::EventType::ALL {
+        let event = testing::spektr::sample(event_type);
+        assert_eq!(event.event_type(), Some(event_type));
+        let json = serde_json::to_vec(&event).unwrap();
+        assert_eq!(spektr::parse_event(&json).unwrap(), event, "{event_type}");
+        assert_eq!(
+            serde_json::from_slice::<spektr::Event>(&json).unwrap(),
+            event
+        );
+    }
+    for &event_type in predictaid::EventType::ALL {
+        let event = testing::predictaid::sample(event_type);
+        assert_eq!(event.event_type(), Some(event_type));
+        let json = serde_json::to_vec(&event).unwrap();
+        assert_eq!(predictaid::parse(&json).unwrap(), event, "{event_type}");
+    }
+}
+
+#[test]
+fn sample_count_makes_a_batch_of_distinct_ids() {
+    let output = run(&[
+        "sample",
+        "process_run_end",
+        "--count",
+        "3",
+        "--id",
+        "686f58da3b9059f19eb2d0fe",
+    ]);
+    assert_code(&output, 0);
+    let batch = spektr::parse_batch(&output.stdout).unwrap();
+    let ids: Vec<&str> = batch.results.iter().map(|e| e.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "686f58da3b9059f19eb2d0fe",
+            "686f58da3b9059f19eb2d0ff",
+            "686f58da3b9059f19eb2d100"
+        ]
+    );
+}
+
+#[test]
+fn sample_set_changes_a_field_and_keeps_the_event_typed() {
+    let output = run(&[
+        "sample",
+        "customer_status_changed",
+        "--set",
+        "data.newStatus=rejected",
+        "--set",
+        "spektrId=cust_1",
+    ]);
+    assert_code(&output, 0);
+    assert_eq!(stderr(&output), "");
+    let event = &spektr::parse_batch(&output.stdout).unwrap().results[0];
+    assert_eq!(event.spektr_id, "cust_1");
+    match &event.data {
+        spektr::Payload::CustomerStatusChanged(data) => {
+            assert_eq!(data.new_status, Some(spektr::CustomerStatus::Rejected))
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn sample_refuses_an_unknown_type_with_a_hint() {
+    let output = run(&["sample", "customer_status_chnged"]);
+    assert_code(&output, 2);
+    assert_one_error_line(&output, "run `kyc-webhooks sample --list`");
+}
+
+#[test]
+fn sign_gives_the_signature_of_every_vector() {
+    let vectors: Vec<Value> = serde_json::from_slice(
+        &std::fs::read(fixture("predictaid/signatures/vectors.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(!vectors.is_empty());
+    for vector in &vectors {
+        let path = fixture(&format!("predictaid/{}", vector["file"].as_str().unwrap()));
+        let output = run_with(
+            cli()
+                .args(["sign", "--secret-env", "TEST_SECRET"])
+                .arg(&path)
+                .env("TEST_SECRET", vector["secret"].as_str().unwrap()),
+            b"",
+        );
+        assert_code(&output, 0);
+        assert_eq!(
+            stdout(&output),
+            format!("{}\n", vector["signature"].as_str().unwrap())
+        );
+    }
+}
+
+#[test]
+fn verify_says_valid_or_which_failure() {
+    let path = fixture("predictaid/session.created.json");
+    let good = "4ee8b89d1840676b0cb97787fdd949553f4dbed6d2bdbb06e7002b1859ab25c8";
+    let verify = |signature: &str| {
+        run_with(
+            cli()
+                .args(["verify", "--signature", signature])
+                .arg(&path)
+                .env("PREDICTAID_WEBHOOK_SECRET", "whsec_5f2a0c9e1b7d4a38"),
+            b"",
+        )
+    };
+    let output = verify(good);
+    assert_code(&output, 0);
+    assert_eq!(stdout(&output), "valid\n");
+
+    let forged = format!("0{}", &good[1..]);
+    let output = verify(&forged);
+    assert_code(&output, 1);
+    assert!(stdout(&output).starts_with("invalid: the signature does not match"));
+
+    let output = verify("sha256=abc");
+    assert_code(&output, 1);
+    assert!(stdout(&output).starts_with("invalid: the signature is not 64 hexadecimal digits"));
+}
+
+#[test]
+fn verify_reads_the_secret_from_a_file_and_json_is_stable() {
+    let dir = std::env::temp_dir().join(format!("kyc-webhooks-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let secret = dir.join("secret");
+    // As `echo test-secret > secret` writes it: the newline is not part of it.
+    std::fs::write(&secret, "test-secret\n").unwrap();
+    let output = run(&[
+        "verify",
+        "--json",
+        "--secret-file",
+        secret.to_str().unwrap(),
+        "--signature",
+        "effe881d9ea732f6e662676f474745a57fd503ac64f322ac321b438839ae2b39",
+        fixture("predictaid/kyt.transaction.pipeline.completed.json")
+            .to_str()
+            .unwrap(),
+    ]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_code(&output, 0);
+    let answer: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(
+        answer,
+        serde_json::json!({"valid": true, "failure": null, "message": "valid"})
+    );
+}
+
+#[test]
+fn a_missing_secret_is_one_line_that_says_what_to_do() {
+    let output = run(&[
+        "sign",
+        fixture("predictaid/session.created.json").to_str().unwrap(),
+    ]);
+    assert_code(&output, 2);
+    assert_one_error_line(
+        &output,
+        "the environment variable PREDICTAID_WEBHOOK_SECRET is not set (export it",
+    );
+}
+
+/// A request the test server received.
+#[derive(Debug)]
+struct Received {
+    request_line: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Received {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+/// An HTTP server on 127.0.0.1 that answers `requests` requests with
+/// `status` and `answer`, one connection each, then returns what it got.
+fn serve(
+    requests: usize,
+    status: u16,
+    answer: &'static str,
+) -> (String, JoinHandle<Vec<Received>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/webhooks", listener.local_addr().unwrap());
+    let handle = std::thread::spawn(move || {
+        let mut received = Vec::new();
+        for _ in 0..requests {
+            let (stream, _) = listener.accept().unwrap();
+            let mut reader = BufReader::new(stream);
+            let mut request_line = String::new();
+            reader.read_line(&mut request_line).unwrap();
+            let mut headers = Vec::new();
+            loop {
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                let line = line.trim_end();
+                if line.is_empty() {
+                    break;
+                }
+                let (name, value) = line.split_once(':').unwrap();
+                headers.push((name.to_owned(), value.trim().to_owned()));
+            }
+            let length: usize = headers
+                .iter()
+                .find(|(name, _)| name.eq_ignore_ascii_case("content-length"))
+                .map_or(0, |(_, value)| value.parse().unwrap());
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            let mut stream = reader.into_inner();
+            write!(
+                stream,
+                "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+                answer.len()
+            )
+            .unwrap();
+            received.push(Received {
+                request_line: request_line.trim_end().to_owned(),
+                headers,
+                body,
+            });
+        }
+        received
+    });
+    (url, handle)
+}
+
+#[test]
+fn send_posts_a_signed_predictaid_sample_with_the_providers_headers() {
+    let (url, server) = serve(1, 200, "received");
+    let output = run_with(
+        cli()
+            .args([
+                "send",
+                &url,
+                "--sample",
+                "session.created",
+                "--secret-env",
+                "MY_SECRET",
+            ])
+            .env("MY_SECRET", "whsec_test"),
+        b"",
+    );
+    assert_code(&output, 0);
+    let text = stdout(&output);
+    assert!(text.starts_with("200 OK in "), "{text}");
+    assert!(text.ends_with(" ms\nreceived\n"), "{text}");
+
+    let request = &server.join().unwrap()[0];
+    assert_eq!(request.request_line, "POST /webhooks HTTP/1.1");
+    assert_eq!(request.header("content-type"), Some("application/json"));
+    assert_eq!(request.header("user-agent"), Some(predictaid::USER_AGENT));
+    let signature = request.header(predictaid::SIGNATURE_HEADER).unwrap();
+    let event = predictaid::construct_event(&request.body, signature, b"whsec_test").unwrap();
+    assert_eq!(event, testing::predictaid::session_created());
+    assert_eq!(
+        request.header(predictaid::EVENT_ID_HEADER),
+        Some(event.id.as_str())
+    );
+}
+
+#[test]
+fn send_posts_a_spektr_file_unsigned_and_byte_for_byte() {
+    let (url, server) = serve(1, 204, "");
+    let path = fixture("spektr/batches/all-types.json");
+    let output = run(&["send", &url, path.to_str().unwrap()]);
+    assert_code(&output, 0);
+    let request = &server.join().unwrap()[0];
+    assert_eq!(request.body, std::fs::read(&path).unwrap());
+    assert_eq!(request.header(predictaid::SIGNATURE_HEADER), None);
+    assert_eq!(request.header("content-type"), Some("application/json"));
+}
+
+#[test]
+fn send_repeat_summarises_statuses_and_fails_on_non_2xx() {
+    let (url, server) = serve(6, 500, "boom");
+    let output = run(&[
+        "send",
+        &url,
+        "--sample",
+        "process_run_end",
+        "--repeat",
+        "6",
+        "--concurrency",
+        "3",
+        "--json",
+    ]);
+    assert_code(&output, 1);
+    let received = server.join().unwrap();
+    assert_eq!(received.len(), 6);
+    assert!(received.windows(2).all(|pair| pair[0].body == pair[1].body));
+    let summary: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(summary["requests"], 6);
+    assert_eq!(summary["statuses"], serde_json::json!({"500": 6}));
+    assert_eq!(summary["first"]["body"], "boom");
+    let p50 = summary["latency_ms"]["p50"].as_f64().unwrap();
+    let p99 = summary["latency_ms"]["p99"].as_f64().unwrap();
+    assert!(p50 > 0.0 && p50 <= p99, "{summary}");
+}
+
+#[test]
+fn send_refuses_to_send_a_predictaid_delivery_it_cannot_sign() {
+    let output = run(&["send", "http://127.0.0.1:9/", "--sample", "session.created"]);
+    assert_code(&output, 2);
+    assert_one_error_line(&output, "PredictaID deliveries are signed");
+}
+
+#[test]
+fn send_to_a_closed_port_fails_with_exit_1() {
+    // Bind and drop a listener to get a port nothing listens on.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}/");
+    let output = run(&["send", &url, "--sample", "process_run_end"]);
+    assert_code(&output, 1);
+    assert_one_error_line(&output, "is the endpoint running");
+}
+
+#[test]
+fn completions_and_help_of_every_command() {
+    let output = run(&["completions", "bash"]);
+    assert_code(&output, 0);
+    assert!(stdout(&output).contains("complete -F _kyc__webhooks"));
+    for command in ["decode", "sample", "sign", "verify", "send", "completions"] {
+        let output = run(&[command, "--help"]);
+        assert_code(&output, 0);
+        assert!(stdout(&output).contains("Exit status:"), "{command}");
+    }
+}
