@@ -546,3 +546,35 @@ fn completions_and_help_of_every_command() {
         assert!(stdout(&output).contains("Exit status:"), "{command}");
     }
 }
+
+#[test]
+fn sample_now_stamps_the_current_time() {
+    let before = chrono::Utc::now();
+    let output = run(&["sample", "session.created", "--now"]);
+    assert_code(&output, 0);
+    let event = predictaid::parse(&output.stdout).unwrap();
+    assert!(event.occurred_at >= before - chrono::Duration::seconds(1));
+    assert!(event.occurred_at <= chrono::Utc::now());
+}
+
+#[test]
+fn sample_count_is_refused_for_predictaid_which_does_not_batch() {
+    let output = run(&["sample", "session.created", "--count", "2"]);
+    assert_code(&output, 2);
+    assert_one_error_line(&output, "PredictaID sends one event per delivery");
+}
+
+#[test]
+fn send_unsigned_leaves_out_the_signature_but_not_the_event_id() {
+    let (url, server) = serve(1, 401, "unsigned");
+    let path = fixture("predictaid/session.created.json");
+    let output = run(&["send", &url, "--unsigned", path.to_str().unwrap()]);
+    assert_code(&output, 1);
+    assert!(stdout(&output).starts_with("401 Unauthorized in "));
+    let request = &server.join().unwrap()[0];
+    assert_eq!(request.header(predictaid::SIGNATURE_HEADER), None);
+    assert_eq!(
+        request.header(predictaid::EVENT_ID_HEADER),
+        Some("evt_203b878966105af9dd9a68b9")
+    );
+}
