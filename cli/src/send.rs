@@ -114,8 +114,9 @@ pub fn run(args: SendArgs) -> Outcome {
         })
         .build()
         .into();
+    let start = Instant::now();
     let shots = fire(&agent, &args, &headers, &body);
-    report(&args, &shots)
+    report(&args, &shots, start.elapsed())
 }
 
 /// The provider's headers for this body (beside `User-Agent`).
@@ -165,9 +166,9 @@ fn fire(
     let total = args.repeat;
     let bar = if total > 1 {
         let bar = ProgressBar::new(u64::from(total));
-        if let Ok(style) =
-            ProgressStyle::with_template("{bar:40} {pos}/{len} requests, {per_sec}, eta {eta}")
-        {
+        if let Ok(style) = ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} requests, {elapsed} elapsed, eta {eta}",
+        ) {
             bar.set_style(style);
         }
         bar
@@ -231,7 +232,7 @@ fn millis(duration: Duration) -> f64 {
 }
 
 /// Prints the result and picks the exit code: 0 when every answer was 2xx.
-fn report(args: &SendArgs, shots: &[Shot]) -> Outcome {
+fn report(args: &SendArgs, shots: &[Shot], elapsed: Duration) -> Outcome {
     let mut statuses: BTreeMap<u16, u32> = BTreeMap::new();
     let mut errors: BTreeMap<&str, u32> = BTreeMap::new();
     for shot in shots {
@@ -284,10 +285,12 @@ fn report(args: &SendArgs, shots: &[Shot]) -> Outcome {
         let mut counts: Vec<String> = statuses.iter().map(|(s, n)| format!("{s} x{n}")).collect();
         counts.extend(errors.iter().map(|(e, n)| format!("{e} x{n}")));
         print(&format!(
-            "sent {} request(s) to {}, {} at a time\nstatuses: {}\nlatency: p50 {} ms, p99 {} ms, max {} ms\n",
+            "sent {} request(s) to {}, {} at a time, in {:.2} s ({:.0} per second)\nstatuses: {}\nlatency: p50 {} ms, p99 {} ms, max {} ms\n",
             shots.len(),
             args.url,
             args.concurrency.min(args.repeat),
+            elapsed.as_secs_f64(),
+            shots.len() as f64 / elapsed.as_secs_f64().max(1e-9),
             counts.join(", "),
             percentile(&latencies, 0.5),
             percentile(&latencies, 0.99),

@@ -578,3 +578,19 @@ fn send_unsigned_leaves_out_the_signature_but_not_the_event_id() {
         Some("evt_203b878966105af9dd9a68b9")
     );
 }
+
+#[test]
+fn send_repeat_prints_a_text_summary() {
+    let (url, server) = serve(3, 200, "ok");
+    let output = run(&["send", &url, "--sample", "step_init", "--repeat", "3"]);
+    assert_code(&output, 0);
+    assert_eq!(server.join().unwrap().len(), 3);
+    let text = stdout(&output);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[0].starts_with(&format!("sent 3 request(s) to {url}, 1 at a time, in ")),
+        "{text}"
+    );
+    assert_eq!(lines[1], "statuses: 200 x3");
+    assert!(lines[2].starts_with("latency: p50 "), "{text}");
+}
