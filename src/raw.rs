@@ -188,8 +188,8 @@ impl Serialize for RawJson {
 }
 
 impl<'de> Deserialize<'de> for RawJson {
-    /// Any JSON value, nested at most as deep as serde_json's recursion limit
-    /// (128) and with paired surrogate escapes, so that every `RawJson` can be
+    /// Any JSON value, nested at most as deep as serde_json reads (127
+    /// levels) and with paired surrogate escapes, so that every `RawJson` can be
     /// read back (`parse`, `to_value`).
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let raw = Box::<RawValue>::deserialize(deserializer)?;
@@ -199,7 +199,8 @@ impl<'de> Deserialize<'de> for RawJson {
 }
 
 /// serde_json's recursion limit: how deep `parse` and `to_value` can read.
-const MAX_DEPTH: usize = 128;
+/// (serde_json refuses a 128th level.)
+const MAX_DEPTH: usize = 127;
 
 /// Checks what serde_json does not check when it captures a raw value (it
 /// skips the value) but does when it reads one: nesting at most
@@ -207,54 +208,75 @@ const MAX_DEPTH: usize = 128;
 /// every `RawJson` can be read back (`parse`, `to_value`), and no text is
 /// kept that a JSON parser would refuse. `text` is otherwise valid JSON.
 fn check_raw(text: &str) -> Result<(), &'static str> {
-    // Each level takes an opening byte: a short text cannot be too deep; and
-    // without a backslash there is no escape to check.
-    let deep = text.len() > MAX_DEPTH;
-    if !deep && !text.contains('\\') {
+    check_surrogates(text)?;
+    check_depth(text)
+}
+
+/// Every `\uD800`-`\uDBFF` escape is followed by a `\uDC00`-`\uDFFF` one,
+/// and no `\uDC00`-`\uDFFF` stands alone. Backslashes occur only inside
+/// strings in valid JSON, so no string tracking is needed: only escaped
+/// backslashes (`\\u` is a backslash and a `u`), found by the parity of the
+/// backslash run before the `u`.
+fn check_surrogates(text: &str) -> Result<(), &'static str> {
+    let bytes = text.as_bytes();
+    let mut from = 0;
+    while let Some(found) = text[from..].find("\\u") {
+        let at = from + found;
+        from = at + 2;
+        let run = bytes[..=at]
+            .iter()
+            .rev()
+            .take_while(|&&b| b == b'\\')
+            .count();
+        if run % 2 == 0 {
+            continue; // an escaped backslash, then a plain `u`
+        }
+        match hex4(bytes, at + 2) {
+            0xD800..=0xDBFF => {
+                let trailing = bytes.get(at + 6..at + 8) == Some(b"\\u")
+                    && (0xDC00..=0xDFFF).contains(&hex4(bytes, at + 8));
+                if !trailing {
+                    return Err("lone leading surrogate in hex escape");
+                }
+                from = at + 12;
+            }
+            0xDC00..=0xDFFF => return Err("lone trailing surrogate in hex escape"),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Arrays and objects nest at most [`MAX_DEPTH`] deep.
+fn check_depth(text: &str) -> Result<(), &'static str> {
+    let bytes = text.as_bytes();
+    // Each level takes an opening bracket: count them first (a fast,
+    // vectorised pass), and walk the structure only when there are enough.
+    if bytes.len() <= MAX_DEPTH
+        || bytes.iter().filter(|&&b| b == b'[' || b == b'{').count() <= MAX_DEPTH
+    {
         return Ok(());
     }
-    let bytes = text.as_bytes();
-    let (mut depth, mut in_string, mut at) = (0usize, false, 0);
-    while at < bytes.len() {
-        let byte = bytes[at];
-        at += 1;
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &byte in bytes {
         if in_string {
-            match byte {
-                b'"' => in_string = false,
-                b'\\' => {
-                    let escape = bytes.get(at).copied();
-                    at += 1;
-                    if escape == Some(b'u') {
-                        let unit = hex4(bytes, at);
-                        at += 4;
-                        match unit {
-                            0xD800..=0xDBFF => {
-                                // A leading surrogate: a trailing one must follow.
-                                let trailing = bytes.get(at..at + 2) == Some(b"\\u")
-                                    && (0xDC00..=0xDFFF).contains(&hex4(bytes, at + 2));
-                                if !trailing {
-                                    return Err("lone leading surrogate in hex escape");
-                                }
-                                at += 6;
-                            }
-                            0xDC00..=0xDFFF => return Err("lone trailing surrogate in hex escape"),
-                            _ => {}
-                        }
-                    }
-                }
+            match (escaped, byte) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
                 _ => {}
             }
             continue;
         }
         match byte {
             b'"' => in_string = true,
-            b'[' | b'{' if deep => {
+            b'[' | b'{' => {
                 depth += 1;
                 if depth > MAX_DEPTH {
                     return Err("recursion limit exceeded");
                 }
             }
-            b']' | b'}' if deep => depth -= 1,
+            b']' | b'}' => depth -= 1,
             _ => {}
         }
     }
@@ -491,4 +513,43 @@ where
     let mut deserializer = serde_json::Deserializer::from_str(raw.as_str());
     seed.deserialize(&mut deserializer)
         .map_err(|e| E::custom(crate::error::without_position(&e)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn surrogate_escapes_must_pair() {
+        for (text, ok) in [
+            (r#""\ud83d\ude00""#, true),
+            (r#""\u00e9 \u0041""#, true),
+            (r#""\ud83d""#, false),
+            (r#""\ud83d x""#, false),
+            (r#""\ud83d\u0041""#, false),
+            (r#""\ude00""#, false),
+            // An escaped backslash, then text that only looks like an escape.
+            (r#""\\ud83d""#, true),
+            (r#""\\\ud83d""#, false),
+            (r#"{"a": ["\ud83d\ude00", "\\ude00"]}"#, true),
+        ] {
+            assert_eq!(check_surrogates(text).is_ok(), ok, "{text}");
+        }
+    }
+
+    #[test]
+    fn nesting_is_limited_to_serde_jsons_recursion_limit() {
+        let nested = |depth: usize| format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+        assert!(check_depth(&nested(MAX_DEPTH)).is_ok());
+        assert!(check_depth(&nested(MAX_DEPTH + 1)).is_err());
+        // Brackets inside strings do not nest.
+        let in_strings = format!("[{}]", vec![r#""[[[[""#; 100].join(","));
+        assert!(check_depth(&in_strings).is_ok());
+        // The limit is serde_json's: what passes can be read back.
+        assert!(RawJson::from_json(nested(MAX_DEPTH))
+            .unwrap()
+            .to_value()
+            .is_ok());
+        assert!(RawJson::from_json(nested(MAX_DEPTH + 1)).is_err());
+    }
 }
