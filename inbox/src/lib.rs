@@ -33,7 +33,7 @@
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let inbox = Inbox::open("sqlite://webhooks.db").await?;
-//! let app = axum::Router::new()
+//! let app: axum::Router = axum::Router::new()
 //!     .route("/webhooks/spektr", axum::routing::post(spektr))
 //!     .route("/webhooks/predictaid", axum::routing::post(predictaid))
 //!     .with_state(inbox);

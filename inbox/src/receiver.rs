@@ -279,8 +279,16 @@ async fn on_predictaid(State(state): State<AppState>, headers: HeaderMap, body: 
 }
 
 /// The handler the binary runs: logs each event (after an optional pause).
+/// A run's start is logged at debug level, its end at info.
 pub fn logging_handler(sleep: Duration) -> Handler {
     Handler::new(move |delivered: crate::Delivered| async move {
+        tracing::debug!(
+            provider = %delivered.stored.provider,
+            id = %delivered.stored.event_id,
+            subject = %delivered.stored.subject,
+            attempt = delivered.stored.attempts,
+            "handling event"
+        );
         if !sleep.is_zero() {
             tokio::time::sleep(sleep).await;
         }

@@ -25,6 +25,9 @@ CREATE INDEX inbox_events_open_by_subject ON inbox_events (provider, subject, oc
     WHERE state IN ('pending', 'running');
 CREATE INDEX inbox_events_open_by_age ON inbox_events (occurred_at, seq)
     WHERE state IN ('pending', 'running');
+-- Who holds a subject now (a handful of rows: one per running handler).
+CREATE INDEX inbox_events_running_by_subject ON inbox_events (provider, subject)
+    WHERE state = 'running';
 CREATE INDEX inbox_events_parked ON inbox_events (seq) WHERE state = 'parked';
 
 -- What could not be stored as an event, byte for byte, once per content.

@@ -364,7 +364,7 @@ async fn claim_on(
               AND NOT EXISTS (
                   SELECT 1 FROM inbox_events r
                   WHERE r.provider = e.provider AND r.subject = e.subject
-                    AND r.state IN ('pending', 'running') AND r.state = 'running'
+                    AND r.state = 'running'
                     AND r.lease_until >= clock_timestamp() AND r.seq <> e.seq)
             ORDER BY e.occurred_at, e.seq
             LIMIT 1

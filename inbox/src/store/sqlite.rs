@@ -388,8 +388,8 @@ WHERE e.state IN ('pending', 'running')
         AND (o.occurred_at < e.occurred_at OR (o.occurred_at = e.occurred_at AND o.seq < e.seq)))
   AND NOT EXISTS (
       SELECT 1 FROM inbox_events r
-      WHERE r.provider = e.provider AND r.subject = e.subject AND r.state IN ('pending', 'running')
-        AND r.state = 'running' AND r.lease_until >= ?1 AND r.seq <> e.seq)
+      WHERE r.provider = e.provider AND r.subject = e.subject AND r.state = 'running'
+        AND r.lease_until >= ?1 AND r.seq <> e.seq)
 ORDER BY e.occurred_at, e.seq
 LIMIT 1";
 
