@@ -39,7 +39,7 @@ fn predictaid_body(id: &str, n: u64) -> String {
 
 fn spektr_event(id: &str, n: u64) -> String {
     format!(
-        r#"{{"id": "{id}", "spektrId": "cust_{}", "workspaceId": "559ae2249db800a7b0fa02ad58b196ae", "eventType": "customer_tag_add", "timestamp": {}, "data": {{"tagId": "tag_{n}", "note": "load test padding to the size of a real event"}}}}"#,
+        r#"{{"id": "{id}", "spektrId": "cust_{}", "workspaceId": "559ae2249db800a7b0fa02ad58b196ae", "eventType": "customer_tag_add", "timestamp": {}, "data": {{"tagName": "tag_{n}", "action": "add"}}}}"#,
         n % 1000,
         1_752_127_706_390 + n
     )
@@ -111,6 +111,16 @@ async fn bench(label: &str, database: &str) {
     let predictaid_url = format!("http://{addr}/webhooks/predictaid");
     let spektr_url = format!("http://{addr}/webhooks/spektr");
     let run = std::process::id();
+    big_batch(
+        &client,
+        &spektr_url,
+        &predictaid_url,
+        label,
+        "on an empty database",
+        run,
+        0,
+    )
+    .await;
 
     for senders in [8, 32] {
         let url = predictaid_url.clone();
@@ -143,15 +153,36 @@ async fn bench(label: &str, database: &str) {
         );
     }
 
-    // One 70,000-event batch, with a PredictaID delivery every 20 ms meanwhile.
+    big_batch(
+        &client,
+        &spektr_url,
+        &predictaid_url,
+        label,
+        "after the runs above",
+        run,
+        1,
+    )
+    .await;
+}
+
+/// One 70,000-event batch, with a PredictaID delivery every 20 ms meanwhile.
+async fn big_batch(
+    client: &HttpClient,
+    spektr_url: &str,
+    predictaid_url: &str,
+    label: &str,
+    when: &str,
+    run: u32,
+    round: u32,
+) {
     let events: Vec<_> = (0..70_000u64)
-        .map(|i| spektr_event(&format!("big_{run}_{i}"), i))
+        .map(|i| spektr_event(&format!("big_{run}_{round}_{i}"), i))
         .collect();
     let body = format!("{{\"results\": [{}]}}", events.join(", "));
     let megabytes = body.len() as f64 / 1e6;
     let started = Instant::now();
     let big = {
-        let (client, url) = (client.clone(), spektr_url.clone());
+        let (client, url) = (client.clone(), spektr_url.to_owned());
         tokio::spawn(async move {
             let status = post(&client, &url, body, false).await;
             (status, started.elapsed())
@@ -161,8 +192,8 @@ async fn bench(label: &str, database: &str) {
     let mut n = 0;
     while !big.is_finished() {
         let t = Instant::now();
-        let id = format!("during_{run}_{n}");
-        let status = post(&client, &predictaid_url, predictaid_body(&id, n), true).await;
+        let id = format!("during_{run}_{round}_{n}");
+        let status = post(client, predictaid_url, predictaid_body(&id, n), true).await;
         latencies.push((t.elapsed(), status));
         n += 1;
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -171,7 +202,7 @@ async fn bench(label: &str, database: &str) {
     let worst = latencies.iter().map(|l| l.0).max().unwrap_or_default();
     let all_ok = latencies.iter().all(|l| l.1 == 200);
     println!(
-        "| {label} | one 70,000-event batch ({megabytes:.1} MB) | answered {status} in {:.2} s | {} PredictaID deliveries meanwhile, slowest {:.0} ms{} |",
+        "| {label} | one 70,000-event batch ({megabytes:.1} MB), {when} | answered {status} in {:.2} s | {} PredictaID deliveries meanwhile, slowest {:.0} ms{} |",
         took.as_secs_f64(),
         latencies.len(),
         worst.as_secs_f64() * 1e3,

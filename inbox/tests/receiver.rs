@@ -450,6 +450,7 @@ async fn kill_9_under_load(db: &Db) {
             .collect()
     };
     let (dead_runs, live_runs) = (runs(&workers[0].log()), runs(&workers[1].log()));
+    assert!(!dead_runs.is_empty(), "the killed worker never ran a handler");
     let mut per_id: HashMap<&str, usize> = HashMap::new();
     for (_, id, _) in dead_runs.iter().chain(&live_runs) {
         *per_id.entry(id.as_str()).or_default() += 1;

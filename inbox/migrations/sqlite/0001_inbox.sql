@@ -2,8 +2,10 @@
 -- epoch (UTC): `datetime(received_at / 1000, 'unixepoch')` shows one.
 
 -- Every event stored once: the unique index on (provider, event_id) decides.
+-- `seq` is the rowid: rows are never deleted, so it only grows (no
+-- AUTOINCREMENT, which costs a write per insert).
 CREATE TABLE inbox_events (
-    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq         INTEGER PRIMARY KEY,
     provider    TEXT    NOT NULL CHECK (provider IN ('spektr', 'predictaid')),
     event_id    TEXT    NOT NULL CHECK (event_id <> ''),
     event_type  TEXT    NOT NULL,
@@ -33,7 +35,7 @@ CREATE INDEX inbox_events_parked ON inbox_events (seq) WHERE state = 'parked';
 
 -- What could not be stored as an event, byte for byte, once per content.
 CREATE TABLE inbox_dead_letters (
-    seq            INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq            INTEGER PRIMARY KEY,
     provider       TEXT    NOT NULL,
     content_sha256 TEXT    NOT NULL,
     batch_index    INTEGER,

@@ -56,8 +56,13 @@ fn connect(path: &Path) -> Result<Connection> {
             reason: format!("the database refuses WAL mode (journal mode {mode})"),
         });
     }
-    conn.execute_batch("PRAGMA synchronous = FULL;")
-        .map_err(Error::sqlite("setting synchronous = FULL"))?;
+    // A 64 MiB page cache keeps more of the indexes in memory as the tables
+    // grow (the default is 2 MiB), and checkpoints every 32 MiB of WAL rather
+    // than 4 MiB: fewer, larger checkpoints while a big batch is written.
+    conn.execute_batch(
+        "PRAGMA synchronous = FULL; PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 8192;",
+    )
+    .map_err(Error::sqlite("setting synchronous = FULL"))?;
     Ok(conn)
 }
 
