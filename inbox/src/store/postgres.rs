@@ -409,11 +409,26 @@ async fn claim_on(
 /// Reconnects when the connection is lost.
 async fn run_writer(client: Client, url: String, mut jobs: mpsc::Receiver<Job>) {
     let mut client = Some(client);
-    while let Some(first) = jobs.recv().await {
+    // A job that would overflow a group starts the next one, so that a
+    // delivery waiting behind one part of a huge batch is not committed
+    // together with (and after the whole of) the next part.
+    let mut carried: Option<Job> = None;
+    loop {
+        let first = match carried.take() {
+            Some(job) => job,
+            None => match jobs.recv().await {
+                Some(job) => job,
+                None => break,
+            },
+        };
         let mut rows = first.rows.len();
         let mut group = vec![first];
         while rows < MAX_ROWS_PER_COMMIT {
             match jobs.try_recv() {
+                Ok(job) if rows + job.rows.len() > MAX_ROWS_PER_COMMIT => {
+                    carried = Some(job);
+                    break;
+                }
                 Ok(job) => {
                     rows += job.rows.len();
                     group.push(job);

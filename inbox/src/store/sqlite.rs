@@ -407,11 +407,26 @@ fn run_writer(
     mut jobs: mpsc::Receiver<Job>,
 ) {
     let mut gone = false;
-    while let Some(first) = jobs.blocking_recv() {
+    // A job that would overflow a group starts the next one, so that a
+    // delivery waiting behind one part of a huge batch is not committed
+    // together with (and after the whole of) the next part.
+    let mut carried: Option<Job> = None;
+    loop {
+        let first = match carried.take() {
+            Some(job) => job,
+            None => match jobs.blocking_recv() {
+                Some(job) => job,
+                None => break,
+            },
+        };
         let mut rows = first.rows.len();
         let mut group = vec![first];
         while rows < MAX_ROWS_PER_COMMIT {
             match jobs.try_recv() {
+                Ok(job) if rows + job.rows.len() > MAX_ROWS_PER_COMMIT => {
+                    carried = Some(job);
+                    break;
+                }
                 Ok(job) => {
                     rows += job.rows.len();
                     group.push(job);
