@@ -15,7 +15,7 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 use serde_path_to_error::Segment;
 
-use crate::error::{position_of, Error};
+use crate::error::{Error, Lines};
 use crate::wire::{set_once, Key};
 use crate::{RawJson, WebhookEvent};
 
@@ -176,12 +176,13 @@ fn items<E: WebhookEvent>(
     body: &[u8],
 ) -> Result<impl Iterator<Item = Result<E, Rejected>> + '_, Error> {
     let raw = envelope::<E>(body)?;
+    let mut lines = Lines::new(body);
     Ok(raw
         .results
         .into_iter()
         .enumerate()
         .map(move |(index, event)| {
-            decode::<E>(body, index, event).map_err(|error| Rejected {
+            decode::<E>(body, &mut lines, index, event).map_err(|error| Rejected {
                 index,
                 raw_json: event.get().into(),
                 error,
@@ -269,7 +270,12 @@ fn envelope<E: WebhookEvent>(body: &[u8]) -> Result<RawBatch<'_>, Error> {
     })
 }
 
-fn decode<E: WebhookEvent>(body: &[u8], index: usize, event: &RawValue) -> Result<E, Error> {
+fn decode<E: WebhookEvent>(
+    body: &[u8],
+    lines: &mut Lines<'_>,
+    index: usize,
+    event: &RawValue,
+) -> Result<E, Error> {
     let text = event.get();
     serde_json::from_str(text).map_err(|e| {
         let path = failing_path::<E>(text, format!("results[{index}]"));
@@ -281,7 +287,7 @@ fn decode<E: WebhookEvent>(body: &[u8], index: usize, event: &RawValue) -> Resul
             type_name(text, E::TYPE_KEY),
             path,
             &e,
-            Some(position_of(body, offset)),
+            Some(lines.position_of(offset)),
         )
     })
 }
