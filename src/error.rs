@@ -362,7 +362,10 @@ mod tests {
     fn counted(body: &[u8], offset: usize) -> (usize, usize) {
         let before = &body[..offset];
         let line = 1 + before.iter().filter(|&&b| b == b'\n').count();
-        let start = before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let start = before
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
         (line, offset - start + 1)
     }
 

@@ -25,11 +25,12 @@ pub struct Delivered {
     pub stored: StoredEvent,
 }
 
-/// A typed event of either provider.
+/// A typed event of either provider (boxed: the events are a few hundred
+/// bytes each).
 #[derive(Debug)]
 pub enum Event {
     /// A Spektr event.
-    Spektr(spektr::Event),
+    Spektr(Box<spektr::Event>),
     /// A PredictaID event.
     PredictaId(Box<predictaid::Event>),
 }
@@ -143,7 +144,7 @@ fn claim_token() -> String {
 fn typed(stored: &StoredEvent) -> std::result::Result<Event, kyc_webhooks::Error> {
     let raw = stored.body.as_bytes();
     Ok(match stored.provider {
-        Provider::Spektr => Event::Spektr(decode::spektr_event(raw)?.0),
+        Provider::Spektr => Event::Spektr(Box::new(decode::spektr_event(raw)?.0)),
         Provider::PredictaId => Event::PredictaId(Box::new(decode::predictaid_event(raw)?.0)),
     })
 }
