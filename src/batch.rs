@@ -15,7 +15,7 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 use serde_path_to_error::Segment;
 
-use crate::error::{position_of, Error};
+use crate::error::{Error, Lines};
 use crate::wire::{set_once, Key};
 use crate::{RawJson, WebhookEvent};
 
@@ -120,14 +120,9 @@ impl std::error::Error for Rejected {}
 /// # Ok::<(), kyc_webhooks::Error>(())
 /// ```
 pub fn parse<E: WebhookEvent>(body: &[u8]) -> Result<Batch<E>, Error> {
-    // One pass over the body, after a whole-body UTF-8 check (which lets
-    // serde_json read strings without checking each one). Only when that
-    // fails is the body read again, event by event, by the lenient decoder:
-    // its first error is the strict error.
-    if let Some(batch) = std::str::from_utf8(body)
-        .ok()
-        .and_then(|text| serde_json::from_str(text).ok())
-    {
+    // One pass; only when that fails is the body read again, event by
+    // event, by the lenient decoder: its first error is the strict error.
+    if let Some(batch) = decode_whole::<E>(body) {
         return Ok(batch);
     }
     Err(match items::<E>(body) {
@@ -158,7 +153,20 @@ pub fn parse<E: WebhookEvent>(body: &[u8]) -> Result<Batch<E>, Error> {
 /// # Ok::<(), kyc_webhooks::Error>(())
 /// ```
 pub fn parse_lenient<E: WebhookEvent>(body: &[u8]) -> Result<Vec<Result<E, Rejected>>, Error> {
+    // A batch whose events all decode is what the strict decoder returns, in
+    // one pass; only a batch with a broken event is decoded event by event.
+    if let Some(batch) = decode_whole::<E>(body) {
+        return Ok(batch.results.into_iter().map(Ok).collect());
+    }
     Ok(items(body)?.collect())
+}
+
+/// The batch decoded in one pass, after a whole-body UTF-8 check (which lets
+/// serde_json read strings without checking each one); `None` when any part
+/// of it fails.
+fn decode_whole<E: WebhookEvent>(body: &[u8]) -> Option<Batch<E>> {
+    let text = std::str::from_utf8(body).ok()?;
+    serde_json::from_str(text).ok()
 }
 
 /// The one path that decodes a batch event by event: the envelope first
@@ -168,12 +176,13 @@ fn items<E: WebhookEvent>(
     body: &[u8],
 ) -> Result<impl Iterator<Item = Result<E, Rejected>> + '_, Error> {
     let raw = envelope::<E>(body)?;
+    let mut lines = Lines::new(body);
     Ok(raw
         .results
         .into_iter()
         .enumerate()
         .map(move |(index, event)| {
-            decode::<E>(body, index, event).map_err(|error| Rejected {
+            decode::<E>(body, &mut lines, index, event).map_err(|error| Rejected {
                 index,
                 raw_json: event.get().into(),
                 error,
@@ -261,7 +270,12 @@ fn envelope<E: WebhookEvent>(body: &[u8]) -> Result<RawBatch<'_>, Error> {
     })
 }
 
-fn decode<E: WebhookEvent>(body: &[u8], index: usize, event: &RawValue) -> Result<E, Error> {
+fn decode<E: WebhookEvent>(
+    body: &[u8],
+    lines: &mut Lines<'_>,
+    index: usize,
+    event: &RawValue,
+) -> Result<E, Error> {
     let text = event.get();
     serde_json::from_str(text).map_err(|e| {
         let path = failing_path::<E>(text, format!("results[{index}]"));
@@ -273,7 +287,7 @@ fn decode<E: WebhookEvent>(body: &[u8], index: usize, event: &RawValue) -> Resul
             type_name(text, E::TYPE_KEY),
             path,
             &e,
-            Some(position_of(body, offset)),
+            Some(lines.position_of(offset)),
         )
     })
 }

@@ -302,16 +302,44 @@ pub(crate) fn without_position(error: &serde_json::Error) -> String {
     message
 }
 
-/// 1-based line and column of byte `offset` in `body`, counted as serde_json
-/// counts them (columns in bytes).
-pub(crate) fn position_of(body: &[u8], offset: usize) -> (usize, usize) {
-    let before = &body[..offset.min(body.len())];
-    let line = 1 + before.iter().filter(|&&b| b == b'\n').count();
-    let line_start = before
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .map_or(0, |i| i + 1);
-    (line, offset - line_start + 1)
+/// Finds the 1-based line and column of byte offsets in a body, counted as
+/// serde_json counts them (columns in bytes). Offsets asked in increasing
+/// order (the events of a batch) cost only the bytes between them, so that
+/// locating every event of a batch costs one pass over the body, not one
+/// pass per event.
+pub(crate) struct Lines<'a> {
+    body: &'a [u8],
+    /// How far the body has been counted, the line there, and where it starts.
+    offset: usize,
+    line: usize,
+    line_start: usize,
+}
+
+impl<'a> Lines<'a> {
+    pub(crate) fn new(body: &'a [u8]) -> Self {
+        Lines {
+            body,
+            offset: 0,
+            line: 1,
+            line_start: 0,
+        }
+    }
+
+    /// The line and column of byte `offset`.
+    pub(crate) fn position_of(&mut self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.body.len());
+        if offset < self.offset {
+            *self = Lines::new(self.body);
+        }
+        for (at, &byte) in self.body[self.offset..offset].iter().enumerate() {
+            if byte == b'\n' {
+                self.line += 1;
+                self.line_start = self.offset + at + 1;
+            }
+        }
+        self.offset = offset;
+        (self.line, offset - self.line_start + 1)
+    }
 }
 
 /// The error of parsing a provider's `EventType` from a name it does not
@@ -324,4 +352,29 @@ pub struct UnknownEventType {
     pub provider: Provider,
     /// The name that was given.
     pub name: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Lines;
+
+    /// The line and column of `offset`, counted from the start.
+    fn counted(body: &[u8], offset: usize) -> (usize, usize) {
+        let before = &body[..offset];
+        let line = 1 + before.iter().filter(|&&b| b == b'\n').count();
+        let start = before
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
+        (line, offset - start + 1)
+    }
+
+    #[test]
+    fn lines_agree_with_counting_from_the_start_in_any_order() {
+        let body = b"{\"results\": [\n  {\"a\": 1},\n\n  {\"b\": 2}\n]}";
+        let mut lines = Lines::new(body);
+        for offset in (0..=body.len()).chain([3, 20, 0, body.len()]) {
+            assert_eq!(lines.position_of(offset), counted(body, offset), "{offset}");
+        }
+    }
 }

@@ -188,8 +188,8 @@ impl Serialize for RawJson {
 }
 
 impl<'de> Deserialize<'de> for RawJson {
-    /// Any JSON value, nested at most as deep as serde_json's recursion limit
-    /// (128) and with paired surrogate escapes, so that every `RawJson` can be
+    /// Any JSON value, nested at most as deep as serde_json reads (127
+    /// levels) and with paired surrogate escapes, so that every `RawJson` can be
     /// read back (`parse`, `to_value`).
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let raw = Box::<RawValue>::deserialize(deserializer)?;
@@ -199,7 +199,8 @@ impl<'de> Deserialize<'de> for RawJson {
 }
 
 /// serde_json's recursion limit: how deep `parse` and `to_value` can read.
-const MAX_DEPTH: usize = 128;
+/// (serde_json refuses a 128th level.)
+const MAX_DEPTH: usize = 127;
 
 /// Checks what serde_json does not check when it captures a raw value (it
 /// skips the value) but does when it reads one: nesting at most
@@ -207,54 +208,83 @@ const MAX_DEPTH: usize = 128;
 /// every `RawJson` can be read back (`parse`, `to_value`), and no text is
 /// kept that a JSON parser would refuse. `text` is otherwise valid JSON.
 fn check_raw(text: &str) -> Result<(), &'static str> {
-    // Each level takes an opening byte: a short text cannot be too deep; and
-    // without a backslash there is no escape to check.
-    let deep = text.len() > MAX_DEPTH;
-    if !deep && !text.contains('\\') {
+    check_surrogates(text)?;
+    check_depth(text)
+}
+
+/// Every `\uD800`-`\uDBFF` escape is followed by a `\uDC00`-`\uDFFF` one,
+/// and no `\uDC00`-`\uDFFF` stands alone. Backslashes occur only inside
+/// strings in valid JSON, each starting an escape: they are found with
+/// `memchr` (most texts have none), and the escape after each is skipped.
+fn check_surrogates(text: &str) -> Result<(), &'static str> {
+    let bytes = text.as_bytes();
+    let mut next = 0;
+    for (at, _) in text.match_indices('\\') {
+        if at < next {
+            continue; // the escaped character of the previous escape
+        }
+        next = at + 2;
+        if bytes.get(at + 1) != Some(&b'u') {
+            continue;
+        }
+        next = at + 6;
+        match hex4(bytes, at + 2) {
+            0xD800..=0xDBFF => {
+                let trailing = bytes.get(at + 6..at + 8) == Some(b"\\u")
+                    && (0xDC00..=0xDFFF).contains(&hex4(bytes, at + 8));
+                if !trailing {
+                    return Err("lone leading surrogate in hex escape");
+                }
+                next = at + 12;
+            }
+            0xDC00..=0xDFFF => return Err("lone trailing surrogate in hex escape"),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Arrays and objects nest at most [`MAX_DEPTH`] deep.
+fn check_depth(text: &str) -> Result<(), &'static str> {
+    let bytes = text.as_bytes();
+    // Each level takes an opening bracket: count them first (a fast,
+    // vectorised pass), and walk the structure only when there are enough.
+    if bytes.len() <= MAX_DEPTH {
         return Ok(());
     }
-    let bytes = text.as_bytes();
-    let (mut depth, mut in_string, mut at) = (0usize, false, 0);
-    while at < bytes.len() {
-        let byte = bytes[at];
-        at += 1;
+    // Counted in bytes, 255 at a time, so that the sum vectorises widely.
+    let opening: usize = bytes
+        .chunks(255)
+        .map(|chunk| {
+            let in_chunk = chunk
+                .iter()
+                .fold(0u8, |n, &b| n + u8::from(b == b'[' || b == b'{'));
+            usize::from(in_chunk)
+        })
+        .sum();
+    if opening <= MAX_DEPTH {
+        return Ok(());
+    }
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &byte in bytes {
         if in_string {
-            match byte {
-                b'"' => in_string = false,
-                b'\\' => {
-                    let escape = bytes.get(at).copied();
-                    at += 1;
-                    if escape == Some(b'u') {
-                        let unit = hex4(bytes, at);
-                        at += 4;
-                        match unit {
-                            0xD800..=0xDBFF => {
-                                // A leading surrogate: a trailing one must follow.
-                                let trailing = bytes.get(at..at + 2) == Some(b"\\u")
-                                    && (0xDC00..=0xDFFF).contains(&hex4(bytes, at + 2));
-                                if !trailing {
-                                    return Err("lone leading surrogate in hex escape");
-                                }
-                                at += 6;
-                            }
-                            0xDC00..=0xDFFF => return Err("lone trailing surrogate in hex escape"),
-                            _ => {}
-                        }
-                    }
-                }
+            match (escaped, byte) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
                 _ => {}
             }
             continue;
         }
         match byte {
             b'"' => in_string = true,
-            b'[' | b'{' if deep => {
+            b'[' | b'{' => {
                 depth += 1;
                 if depth > MAX_DEPTH {
                     return Err("recursion limit exceeded");
                 }
             }
-            b']' | b'}' if deep => depth -= 1,
+            b']' | b'}' => depth -= 1,
             _ => {}
         }
     }
@@ -289,7 +319,18 @@ fn hex4(bytes: &[u8], at: usize) -> u32 {
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Clone, Default, PartialEq, Eq, Hash)]
-pub struct Extra(Vec<(String, RawJson)>);
+pub struct Extra {
+    /// Every key, one after the other: one allocation for all of them.
+    keys: String,
+    /// Each field: where its key is in `keys`, and its value.
+    entries: Vec<Entry>,
+}
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct Entry {
+    key: std::ops::Range<usize>,
+    value: RawJson,
+}
 
 /// Up to this many keys a duplicate is found as each key is read (the error
 /// then points at it); past it, once at the end, in O(n log n).
@@ -298,56 +339,84 @@ const LINEAR_DUPLICATE_CHECK: usize = 16;
 impl Extra {
     /// An empty map.
     pub fn new() -> Extra {
-        Extra(Vec::new())
+        Extra::default()
     }
 
     /// The number of fields.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.entries.len()
     }
 
     /// Whether there are no fields.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.entries.is_empty()
+    }
+
+    fn key_of(&self, entry: &Entry) -> &str {
+        &self.keys[entry.key.clone()]
+    }
+
+    fn position(&self, key: &str) -> Option<usize> {
+        self.entries
+            .iter()
+            .position(|entry| self.key_of(entry) == key)
     }
 
     /// The value of `key`.
     pub fn get(&self, key: &str) -> Option<&RawJson> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+        self.position(key).map(|at| &self.entries[at].value)
     }
 
     /// Whether `key` is present.
     pub fn contains_key(&self, key: &str) -> bool {
-        self.get(key).is_some()
+        self.position(key).is_some()
     }
 
     /// Sets `key` to `value`: in place when the key is present (the old value
     /// is returned), else at the end.
-    pub fn insert(&mut self, key: impl Into<String>, value: RawJson) -> Option<RawJson> {
-        let key = key.into();
-        match self.0.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, slot)) => Some(std::mem::replace(slot, value)),
+    pub fn insert(&mut self, key: impl AsRef<str>, value: RawJson) -> Option<RawJson> {
+        let key = key.as_ref();
+        match self.position(key) {
+            Some(at) => Some(std::mem::replace(&mut self.entries[at].value, value)),
             None => {
-                self.0.push((key, value));
+                self.push(key, value);
                 None
             }
         }
     }
 
+    fn push(&mut self, key: &str, value: RawJson) {
+        let start = self.keys.len();
+        self.keys.push_str(key);
+        self.entries.push(Entry {
+            key: start..self.keys.len(),
+            value,
+        });
+    }
+
     /// Removes `key`, keeping the order of the others.
     pub fn remove(&mut self, key: &str) -> Option<RawJson> {
-        let at = self.0.iter().position(|(k, _)| k == key)?;
-        Some(self.0.remove(at).1)
+        let at = self.position(key)?;
+        let removed = self.entries.remove(at);
+        let len = removed.key.len();
+        self.keys.replace_range(removed.key.clone(), "");
+        for entry in &mut self.entries[at..] {
+            entry.key = entry.key.start - len..entry.key.end - len;
+        }
+        Some(removed.value)
     }
 
     /// The fields in the order received.
-    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &RawJson)> {
-        self.0.iter().map(|(k, v)| (k.as_str(), v))
+    pub fn iter(&self) -> ExtraIter<'_> {
+        ExtraIter {
+            keys: &self.keys,
+            entries: self.entries.iter(),
+        }
     }
 
     /// The keys in the order received.
     pub fn keys(&self) -> impl ExactSizeIterator<Item = &str> {
-        self.0.iter().map(|(k, _)| k.as_str())
+        self.iter().map(|(key, _)| key)
     }
 
     /// Reads the value of an unknown key of an object being decoded, refusing
@@ -357,21 +426,21 @@ impl Extra {
         map: &mut A,
         key: crate::wire::Key<'de>,
     ) -> Result<(), A::Error> {
-        if self.0.len() < LINEAR_DUPLICATE_CHECK && self.contains_key(key.as_str()) {
+        if self.len() < LINEAR_DUPLICATE_CHECK && self.contains_key(key.as_str()) {
             return Err(de::Error::custom(format_args!(
                 "duplicate field `{}`",
                 key.as_str()
             )));
         }
         let value = map.next_value::<RawJson>()?;
-        self.0.push((key.0.into_owned(), value));
+        self.push(key.as_str(), value);
         Ok(())
     }
 
     /// Finishes decoding: refuses a duplicate key among many (the keys past
     /// the first few are only checked here).
     pub(crate) fn finish<E: de::Error>(self) -> Result<Extra, E> {
-        if self.0.len() > LINEAR_DUPLICATE_CHECK {
+        if self.len() > LINEAR_DUPLICATE_CHECK {
             let mut keys: Vec<&str> = self.keys().collect();
             keys.sort_unstable();
             if let Some(pair) = keys.windows(2).find(|pair| pair[0] == pair[1]) {
@@ -383,12 +452,34 @@ impl Extra {
 
     /// Writes each field as an entry of a map being serialized.
     pub(crate) fn serialize_entries<M: SerializeMap>(&self, map: &mut M) -> Result<(), M::Error> {
-        for (key, value) in &self.0 {
+        for (key, value) in self {
             map.serialize_entry(key, value)?;
         }
         Ok(())
     }
 }
+
+/// The fields of an [`Extra`], in order: see [`Extra::iter`].
+#[derive(Clone)]
+pub struct ExtraIter<'a> {
+    keys: &'a str,
+    entries: std::slice::Iter<'a, Entry>,
+}
+
+impl<'a> Iterator for ExtraIter<'a> {
+    type Item = (&'a str, &'a RawJson);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let entry = self.entries.next()?;
+        Some((&self.keys[entry.key.clone()], &entry.value))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.entries.size_hint()
+    }
+}
+
+impl ExactSizeIterator for ExtraIter<'_> {}
 
 impl fmt::Debug for Extra {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -398,12 +489,9 @@ impl fmt::Debug for Extra {
 
 impl<'a> IntoIterator for &'a Extra {
     type Item = (&'a str, &'a RawJson);
-    type IntoIter = std::iter::Map<
-        std::slice::Iter<'a, (String, RawJson)>,
-        fn(&'a (String, RawJson)) -> (&'a str, &'a RawJson),
-    >;
-    fn into_iter(self) -> Self::IntoIter {
-        self.0.iter().map(|(k, v)| (k.as_str(), v))
+    type IntoIter = ExtraIter<'a>;
+    fn into_iter(self) -> ExtraIter<'a> {
+        self.iter()
     }
 }
 
@@ -411,11 +499,16 @@ impl IntoIterator for Extra {
     type Item = (String, RawJson);
     type IntoIter = std::vec::IntoIter<(String, RawJson)>;
     fn into_iter(self) -> Self::IntoIter {
-        self.0.into_iter()
+        let keys = self.keys;
+        self.entries
+            .into_iter()
+            .map(|entry| (keys[entry.key].to_owned(), entry.value))
+            .collect::<Vec<_>>()
+            .into_iter()
     }
 }
 
-impl<K: Into<String>> FromIterator<(K, RawJson)> for Extra {
+impl<K: AsRef<str>> FromIterator<(K, RawJson)> for Extra {
     /// Collects fields in order; a repeated key keeps its first position and
     /// its last value.
     fn from_iter<I: IntoIterator<Item = (K, RawJson)>>(iter: I) -> Self {
@@ -483,12 +576,82 @@ impl<'de> Deserialize<'de> for RawObject {
 /// came before their type key. The error keeps serde's message but not its
 /// position, which is relative to the buffer (the caller's error path finds
 /// the position in the body).
-pub(crate) fn decode_buffered<'a, S, E>(seed: S, raw: &'a RawJson) -> Result<S::Value, E>
+pub(crate) fn decode_buffered<'a, S, E>(seed: S, raw: &'a RawValue) -> Result<S::Value, E>
 where
     S: DeserializeSeed<'a>,
     E: de::Error,
 {
-    let mut deserializer = serde_json::Deserializer::from_str(raw.as_str());
+    let mut deserializer = serde_json::Deserializer::from_str(raw.get());
     seed.deserialize(&mut deserializer)
         .map_err(|e| E::custom(crate::error::without_position(&e)))
+}
+
+/// A buffered `data` kept as an unknown type's data: checked as any
+/// [`RawJson`] is.
+pub(crate) fn unknown_data<E: de::Error>(raw: Box<RawValue>) -> Result<RawJson, E> {
+    check_raw(raw.get()).map_err(E::custom)?;
+    Ok(RawJson(raw))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn surrogate_escapes_must_pair() {
+        for (text, ok) in [
+            (r#""\ud83d\ude00""#, true),
+            (r#""\u00e9 \u0041""#, true),
+            (r#""\ud83d""#, false),
+            (r#""\ud83d x""#, false),
+            (r#""\ud83d\u0041""#, false),
+            (r#""\ude00""#, false),
+            // An escaped backslash, then text that only looks like an escape.
+            (r#""\\ud83d""#, true),
+            (r#""\\\ud83d""#, false),
+            (r#"{"a": ["\ud83d\ude00", "\\ude00"]}"#, true),
+        ] {
+            assert_eq!(check_surrogates(text).is_ok(), ok, "{text}");
+        }
+    }
+
+    #[test]
+    fn extra_keeps_order_replaces_in_place_and_removes() {
+        let raw = |text: &str| RawJson::from_json(text).unwrap();
+        let mut extra: Extra = [("a", raw("1")), ("bb", raw("2")), ("c", raw("3"))]
+            .into_iter()
+            .collect();
+        assert_eq!(extra.insert("bb", raw("20")), Some(raw("2")));
+        assert_eq!(extra.remove("a"), Some(raw("1")));
+        assert_eq!(extra.remove("a"), None);
+        extra.insert("d", raw("4"));
+        let pairs: Vec<(&str, &str)> = extra.iter().map(|(k, v)| (k, v.as_str())).collect();
+        assert_eq!(pairs, [("bb", "20"), ("c", "3"), ("d", "4")]);
+        // Equal to the same fields built directly: removal leaves no trace.
+        let direct: Extra = [("bb", raw("20")), ("c", raw("3")), ("d", raw("4"))]
+            .into_iter()
+            .collect();
+        assert_eq!(extra, direct);
+        // Same keys and values, other order: not equal (the order is kept).
+        let reordered: Extra = [("c", raw("3")), ("bb", raw("20")), ("d", raw("4"))]
+            .into_iter()
+            .collect();
+        assert_ne!(extra, reordered);
+    }
+
+    #[test]
+    fn nesting_is_limited_to_what_serde_json_reads() {
+        let nested = |depth: usize| format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+        assert!(check_depth(&nested(MAX_DEPTH)).is_ok());
+        assert!(check_depth(&nested(MAX_DEPTH + 1)).is_err());
+        // Brackets inside strings do not nest.
+        let in_strings = format!("[{}]", vec![r#""[[[[""#; 100].join(","));
+        assert!(check_depth(&in_strings).is_ok());
+        // The limit is serde_json's: what passes can be read back.
+        assert!(RawJson::from_json(nested(MAX_DEPTH))
+            .unwrap()
+            .to_value()
+            .is_ok());
+        assert!(RawJson::from_json(nested(MAX_DEPTH + 1)).is_err());
+    }
 }

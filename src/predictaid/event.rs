@@ -10,7 +10,7 @@ use std::hash::{Hash, Hasher};
 use serde::{Deserialize, Serialize, Serializer};
 
 use super::*;
-use crate::raw::decode_buffered;
+use crate::raw::{decode_buffered, unknown_data};
 use crate::wire::enums::open_enum;
 use crate::wire::time::{serialize_rfc3339, Rfc3339};
 use crate::wire::{set_once, DataSlot, Key};
@@ -347,7 +347,9 @@ impl<'de> Visitor<'de> for EventVisitor {
             DataSlot::Typed(payload) => payload,
             DataSlot::Buffered(raw) => match known {
                 Some(known) => decode_buffered(DataSeed(known), &raw)?,
-                None => Payload::Other(UnknownPayload::new(name.0.into_owned(), raw)),
+                None => {
+                    Payload::Other(UnknownPayload::new(name.0.into_owned(), unknown_data(raw)?))
+                }
             },
         };
         let occurred_at = occurred_at.ok_or_else(|| de::Error::missing_field("occurredAt"))?;

@@ -1,12 +1,37 @@
 //! PredictaID webhook events.
 //!
-//! PredictaID sends one event per delivery (no batch): an envelope (`id`,
-//! `type`, `occurredAt`, `companyId`, `aggregateType`, `aggregateId`, `data`,
-//! `version`) whose `data` depends on `type`. [`parse`] decodes it into an
-//! [`Event`] whose [`data`](Event::data) is a [`Payload`] to `match` on.
+//! PredictaID sends one signed event per delivery: check the signature and
+//! decode in one call with [`construct_event`] (feature `verify`, on by
+//! default), on the body exactly as received and the `X-PredictAid-Signature`
+//! header:
 //!
-//! PredictaID signs each delivery (`X-PredictAid-Signature`, HMAC-SHA256 of the
-//! raw body): check it on the raw bytes before trusting what they say.
+//! ```
+//! # #[cfg(feature = "verify")] {
+//! use kyc_webhooks::predictaid::{self, Payload};
+//!
+//! let body = br#"{"id": "evt_1", "type": "kyt.transaction.dead_lettered",
+//!   "occurredAt": "2026-03-23T12:00:00.000Z", "companyId": "comp_1",
+//!   "aggregateType": "KYT_TRANSACTION", "aggregateId": "txn_1", "version": "v1",
+//!   "data": {"transactionId": "txn_1", "reason": "Pipeline processing failed"}}"#;
+//! let secret = b"whsec_test";
+//! let signature = predictaid::sign(body, secret); // the header PredictaID sends
+//!
+//! let event = predictaid::construct_event(body, &signature, secret)?;
+//! match &event.data {
+//!     Payload::KytTransactionDeadLettered(dead) => assert_eq!(dead.transaction_id, "txn_1"),
+//!     other => println!("{} about {}", other.type_name(), event.aggregate_id),
+//! }
+//! // Anything else is refused before the body is read.
+//! assert!(predictaid::construct_event(body, &signature, b"another secret").is_err());
+//! # }
+//! # Ok::<(), kyc_webhooks::Error>(())
+//! ```
+//!
+//! The event is an envelope (`id`, `type`, `occurredAt`, `companyId`,
+//! `aggregateType`, `aggregateId`, `data`, `version`) whose `data` depends on
+//! `type`: an [`Event`] whose [`data`](Event::data) is a [`Payload`] to
+//! `match` on. [`parse`] decodes a body without checking a signature (one
+//! already verified, or kept in a store).
 
 mod customer;
 mod event;

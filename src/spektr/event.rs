@@ -10,7 +10,7 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize, Serializer};
 
 use super::*;
-use crate::raw::decode_buffered;
+use crate::raw::{decode_buffered, unknown_data};
 use crate::wire::time::{Millis, MillisRef};
 use crate::wire::{set_once, DataSlot, Key};
 use crate::{Extra, Provider, RawJson};
@@ -305,7 +305,9 @@ impl<'de> Visitor<'de> for EventVisitor {
             DataSlot::Typed(payload) => payload,
             DataSlot::Buffered(raw) => match known {
                 Some(known) => decode_buffered(DataSeed(known), &raw)?,
-                None => Payload::Other(UnknownPayload::new(name.0.into_owned(), raw)),
+                None => {
+                    Payload::Other(UnknownPayload::new(name.0.into_owned(), unknown_data(raw)?))
+                }
             },
         };
         Ok(Event {

@@ -13,7 +13,7 @@ use std::fmt;
 
 use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, MapAccess, Visitor};
 
-use crate::RawJson;
+use serde_json::value::RawValue;
 
 pub(crate) mod enums;
 pub(crate) mod event_type;
@@ -73,7 +73,9 @@ pub(crate) fn set_once<T, E: de::Error>(
 #[allow(clippy::large_enum_variant)]
 pub(crate) enum DataSlot<T> {
     Typed(T),
-    Buffered(RawJson),
+    /// Not yet checked as a [`RawJson`]: it is decoded once the type is
+    /// known, and checked only if it becomes an unknown type's data.
+    Buffered(Box<RawValue>),
 }
 
 impl<T> DataSlot<T> {
@@ -85,7 +87,7 @@ impl<T> DataSlot<T> {
     {
         Ok(match seed {
             Some(seed) => DataSlot::Typed(map.next_value_seed(seed)?),
-            None => DataSlot::Buffered(map.next_value::<RawJson>()?),
+            None => DataSlot::Buffered(map.next_value::<Box<RawValue>>()?),
         })
     }
 }

@@ -1,0 +1,51 @@
+//! The adapter to the core crate's event types: every read of an id, a type
+//! name, a subject or a timestamp out of a typed event happens here, so that a
+//! change of the core's API touches this module only.
+
+use chrono::{DateTime, Utc};
+use kyc_webhooks::{predictaid, spektr};
+
+/// What the inbox stores beside an event's text.
+#[derive(Debug, Clone)]
+pub(crate) struct Meta {
+    pub id: String,
+    pub type_name: String,
+    /// `spektrId` (Spektr) or `aggregateId` (PredictaID): whose events must be
+    /// handled in order.
+    pub subject: String,
+    pub occurred_at: DateTime<Utc>,
+}
+
+/// Decodes one Spektr event (a slice of a batch) and reads its metadata.
+pub(crate) fn spektr_event(raw: &[u8]) -> Result<(spektr::Event, Meta), kyc_webhooks::Error> {
+    let event = spektr::parse_event(raw)?;
+    let meta = Meta {
+        id: event.id.clone(),
+        type_name: event.type_name().to_owned(),
+        subject: event.spektr_id.clone(),
+        occurred_at: event.timestamp,
+    };
+    Ok((event, meta))
+}
+
+/// Decodes one PredictaID body and reads its metadata.
+pub(crate) fn predictaid_event(
+    raw: &[u8],
+) -> Result<(predictaid::Event, Meta), kyc_webhooks::Error> {
+    let event = predictaid::parse(raw)?;
+    let meta = Meta {
+        id: event.id.clone(),
+        type_name: event.type_name().to_owned(),
+        subject: event.aggregate_id.clone(),
+        occurred_at: event.occurred_at,
+    };
+    Ok((event, meta))
+}
+
+/// Checks the PredictaID event-ID header against the (authentic) body's id.
+pub(crate) fn check_predictaid_event_id(
+    event: &predictaid::Event,
+    header: Option<&str>,
+) -> Result<(), kyc_webhooks::Error> {
+    predictaid::check_event_id(event, header)
+}

@@ -1,0 +1,119 @@
+//! The crate's one error type.
+
+use std::path::PathBuf;
+
+/// Why an inbox call failed.
+///
+/// [`Error::http_status`] maps each to the status a webhook endpoint should
+/// answer: a 5xx whenever nothing was committed for a reason the sender cannot
+/// fix (the provider retries), a 4xx when the delivery itself is refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The database URL is neither `sqlite://PATH` nor `postgres://...`.
+    #[error("database URL {url:?}: {reason}")]
+    Url {
+        /// The URL as given (its password, if any, is not repeated here).
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A SQLite call failed; nothing of the call's transaction was committed.
+    #[error("SQLite {context}: {source}")]
+    Sqlite {
+        /// What the inbox was doing.
+        context: &'static str,
+        /// The driver's error.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// A PostgreSQL call failed; nothing of the call's transaction was committed.
+    #[error("PostgreSQL {context}: {source}")]
+    Postgres {
+        /// What the inbox was doing.
+        context: &'static str,
+        /// The driver's error.
+        #[source]
+        source: tokio_postgres::Error,
+    },
+    /// The SQLite database file was removed or replaced while open: a commit
+    /// would land in a file nobody will read again, so nothing is acknowledged
+    /// until the inbox is reopened.
+    #[error("the SQLite database file {} is gone or was replaced since it was opened", path.display())]
+    DatabaseGone {
+        /// The file's path.
+        path: PathBuf,
+    },
+    /// A schema migration shipped with the crate failed to apply.
+    #[error("applying migration {version} ({name}): {reason}")]
+    Migration {
+        /// The migration's number.
+        version: i64,
+        /// Its file name.
+        name: &'static str,
+        /// The database's error.
+        reason: String,
+    },
+    /// The database holds migrations newer than this build knows: an older
+    /// build must not write to a newer schema.
+    #[error("the database is at schema version {found}, newer than this build's {known}")]
+    SchemaTooNew {
+        /// The newest version applied to the database.
+        found: i64,
+        /// The newest version this build ships.
+        known: i64,
+    },
+    /// The transaction holding the delivery did not commit (the database
+    /// refused a write, the disk is full, the server is down): nothing of it
+    /// is stored, and the sender should retry.
+    #[error("the transaction holding this delivery did not commit: {0}")]
+    CommitFailed(String),
+    /// The writer task stopped (it panicked or the inbox is shutting down);
+    /// what it was given may or may not be committed, so nothing is acknowledged.
+    #[error("the inbox's writer has stopped")]
+    WriterStopped,
+    /// A PredictaID delivery failed authentication (missing, malformed or wrong
+    /// signature): nothing was stored.
+    #[error("PredictaID delivery refused: {0}")]
+    Unauthenticated(#[source] kyc_webhooks::Error),
+    /// An authentic PredictaID delivery whose event-ID header disagrees with
+    /// the body's id: nothing was stored.
+    #[error("PredictaID delivery refused: {0}")]
+    EventIdMismatch(#[source] kyc_webhooks::Error),
+    /// The body is well-formed JSON but not a Spektr batch (`{"results": [...]}`),
+    /// or it is empty: nothing in it can be kept.
+    #[error("not a Spektr batch: {0}")]
+    NotABatch(String),
+    /// No event with this provider and id is stored.
+    #[error("no {provider} event with id {id:?} is stored")]
+    NoSuchEvent {
+        /// The provider.
+        provider: crate::Provider,
+        /// The event id.
+        id: String,
+    },
+}
+
+impl Error {
+    /// The HTTP status a webhook endpoint should answer with this error:
+    /// 401 for an unauthenticated delivery, 400 for a refused body, else 503
+    /// (not stored: the provider should retry).
+    pub fn http_status(&self) -> u16 {
+        match self {
+            Error::Unauthenticated(_) => 401,
+            Error::EventIdMismatch(_) | Error::NotABatch(_) => 400,
+            _ => 503,
+        }
+    }
+
+    pub(crate) fn sqlite(context: &'static str) -> impl FnOnce(rusqlite::Error) -> Error {
+        move |source| Error::Sqlite { context, source }
+    }
+
+    pub(crate) fn postgres(context: &'static str) -> impl FnOnce(tokio_postgres::Error) -> Error {
+        move |source| Error::Postgres { context, source }
+    }
+}
+
+/// The crate's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

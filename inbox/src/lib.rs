@@ -1,0 +1,434 @@
+//! A durable inbox for [`kyc_webhooks`] deliveries: every delivered event
+//! stored once, on SQLite or PostgreSQL, then handled once across replicas.
+//!
+//! Open an inbox by URL (`sqlite://PATH`, the embedded default, or
+//! `postgres://...`, shared by any number of receivers and workers); the
+//! schema's migrations are applied on open. Hand it each delivery; answer the
+//! provider 2xx only when the call returned `Ok` (the events are committed by
+//! then), else the status [`Error::http_status`] gives, so that it retries.
+//!
+//! # From your own axum handler
+//!
+//! ```no_run
+//! use axum::{body::Bytes, extract::State, http::{HeaderMap, StatusCode}};
+//! use kyc_webhooks::predictaid::{Secrets, EVENT_ID_HEADER, SIGNATURE_HEADER};
+//! use kyc_webhooks_inbox::Inbox;
+//!
+//! async fn spektr(State(inbox): State<Inbox>, body: Bytes) -> StatusCode {
+//!     match inbox.ingest_spektr(body).await {
+//!         Ok(_receipt) => StatusCode::OK,
+//!         Err(error) => StatusCode::from_u16(error.http_status()).unwrap(),
+//!     }
+//! }
+//!
+//! async fn predictaid(State(inbox): State<Inbox>, headers: HeaderMap, body: Bytes) -> StatusCode {
+//!     let secrets = Secrets::new([std::env::var("PREDICTAID_WEBHOOK_SECRET").unwrap_or_default()]);
+//!     let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
+//!     let signature = header(SIGNATURE_HEADER);
+//!     match inbox.ingest_predictaid(&secrets, body, signature, header(EVENT_ID_HEADER)).await {
+//!         Ok(_receipt) => StatusCode::OK,
+//!         Err(error) => StatusCode::from_u16(error.http_status()).unwrap(),
+//!     }
+//! }
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let inbox = Inbox::open("sqlite://webhooks.db").await?;
+//! let app: axum::Router = axum::Router::new()
+//!     .route("/webhooks/spektr", axum::routing::post(spektr))
+//!     .route("/webhooks/predictaid", axum::routing::post(predictaid))
+//!     .with_state(inbox);
+//! # let _ = app; Ok(()) }
+//! ```
+//!
+//! # Or run the receiver binary
+//!
+//! ```text
+//! PREDICTAID_WEBHOOK_SECRET=whsec_... kyc-webhooks-receiver \
+//!     --addr 127.0.0.1:3000 --database sqlite://webhooks.db --workers 2
+//! ```
+//!
+//! # The handler
+//!
+//! One function, run by any number of workers in any process sharing the
+//! database. An `Err` is retried with backoff, then parked
+//! ([`Inbox::parked`], [`Inbox::requeue`]).
+//!
+//! ```no_run
+//! use kyc_webhooks_inbox::{Delivered, Event, Handler, Inbox, WorkerOptions};
+//!
+//! async fn on_event(delivered: Delivered) -> Result<(), String> {
+//!     match delivered.event {
+//!         Event::Spektr(event) => println!("Spektr {}", event.type_name()),
+//!         Event::PredictaId(event) => println!("PredictaID {}", event.type_name()),
+//!     }
+//!     Ok(())
+//! }
+//!
+//! # async fn run() -> Result<(), kyc_webhooks_inbox::Error> {
+//! let inbox = Inbox::open("postgres://app@db.internal/app").await?;
+//! let workers = inbox.run_workers(WorkerOptions::default(), Handler::new(on_event));
+//! // ... until shutdown:
+//! workers.shutdown().await;
+//! # Ok(()) }
+//! ```
+#![deny(missing_docs)]
+
+use std::fmt;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use kyc_webhooks::predictaid::Secrets;
+use tokio::sync::Notify;
+
+mod decode;
+mod error;
+mod ingest;
+pub mod receiver;
+mod recover;
+mod store;
+mod worker;
+
+pub use error::{Error, Result};
+pub use ingest::MAX_ERROR_LEN;
+pub use worker::{Delivered, Event, Handled, Handler, WorkerOptions, Workers};
+
+use store::{Backend, Row, MAX_ROWS_PER_COMMIT};
+
+/// The provider an event came from (the `provider` column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Provider {
+    /// Spektr (`spektr`).
+    Spektr,
+    /// PredictaID (`predictaid`).
+    PredictaId,
+}
+
+impl Provider {
+    /// The name stored in the `provider` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Provider::Spektr => "spektr",
+            Provider::PredictaId => "predictaid",
+        }
+    }
+
+    fn from_column(text: &str) -> Provider {
+        if text == "predictaid" {
+            Provider::PredictaId
+        } else {
+            Provider::Spektr
+        }
+    }
+}
+
+impl fmt::Display for Provider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a stored event is in its handling (the `state` column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum State {
+    /// Waiting for a worker (maybe after a failed run, until `run_after`).
+    Pending,
+    /// Held by a worker under a lease (until `lease_until`).
+    Running,
+    /// Handled.
+    Done,
+    /// Out of attempts; kept with its last error until re-queued.
+    Parked,
+}
+
+impl State {
+    fn from_column(text: &str) -> State {
+        match text {
+            "running" => State::Running,
+            "done" => State::Done,
+            "parked" => State::Parked,
+            _ => State::Pending,
+        }
+    }
+}
+
+/// A stored event (a row of `inbox_events`).
+#[derive(Debug, Clone)]
+pub struct StoredEvent {
+    /// Its provider.
+    pub provider: Provider,
+    /// The event's own id (unique per provider).
+    pub event_id: String,
+    /// Its type name (`eventType` / `type`).
+    pub event_type: String,
+    /// `spektrId` (Spektr) or `aggregateId` (PredictaID): events of one
+    /// subject are handled in order, one at a time.
+    pub subject: String,
+    /// The event's own timestamp.
+    pub occurred_at: DateTime<Utc>,
+    /// When it was first stored.
+    pub received_at: DateTime<Utc>,
+    /// Where it is in its handling.
+    pub state: State,
+    /// Handler runs started so far.
+    pub attempts: u32,
+    /// The last failed run's error, bounded to [`MAX_ERROR_LEN`] bytes.
+    pub last_error: Option<String>,
+    /// The event's text exactly as received: its slice of a Spektr batch, or
+    /// the whole signed PredictaID body.
+    pub body: String,
+}
+
+/// Something that could not be stored as an event (a row of `inbox_dead_letters`).
+#[derive(Debug, Clone)]
+pub struct DeadLetter {
+    /// Its provider.
+    pub provider: Provider,
+    /// SHA-256 of `body`, in hex: a dead letter is stored once per content.
+    pub content_sha256: String,
+    /// Its index in the Spektr batch, when it came from one.
+    pub batch_index: Option<u64>,
+    /// Why it was not stored as an event, bounded to [`MAX_ERROR_LEN`] bytes.
+    pub error: String,
+    /// Its bytes exactly as received (not necessarily UTF-8).
+    pub body: Vec<u8>,
+    /// When it was first stored.
+    pub received_at: DateTime<Utc>,
+}
+
+/// How many events are in each state, and how many dead letters are stored.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Waiting for a worker.
+    pub pending: u64,
+    /// Held by a worker.
+    pub running: u64,
+    /// Handled.
+    pub done: u64,
+    /// Out of attempts.
+    pub parked: u64,
+    /// Rows of `inbox_dead_letters`.
+    pub dead_letters: u64,
+}
+
+impl Counts {
+    fn add(&mut self, state: &str, n: i64) {
+        let n = n.max(0) as u64;
+        match State::from_column(state) {
+            State::Pending => self.pending += n,
+            State::Running => self.running += n,
+            State::Done => self.done += n,
+            State::Parked => self.parked += n,
+        }
+    }
+
+    /// Events stored, in any state.
+    pub fn events(&self) -> u64 {
+        self.pending + self.running + self.done + self.parked
+    }
+}
+
+/// What happened to one event of a delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Stored now.
+    Stored,
+    /// An event with this provider and id was already stored: not stored again.
+    AlreadyStored,
+    /// Stored as a dead letter, with why.
+    DeadLettered(String),
+    /// A dead letter with the same bytes was already stored.
+    DeadLetterAlreadyStored(String),
+}
+
+/// One event of a delivery and what happened to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventOutcome {
+    /// Its index in the Spektr batch (`None` for PredictaID, and for a body
+    /// dead-lettered whole).
+    pub index: Option<usize>,
+    /// Its id, when it was read.
+    pub id: Option<String>,
+    /// What happened to it.
+    pub outcome: Outcome,
+}
+
+/// What a delivery's ingest committed, event by event, in delivery order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Receipt {
+    /// One entry per event (or per piece of a body whose JSON is broken).
+    pub events: Vec<EventOutcome>,
+}
+
+impl Receipt {
+    fn count(&self, f: impl Fn(&Outcome) -> bool) -> usize {
+        self.events.iter().filter(|e| f(&e.outcome)).count()
+    }
+
+    /// Events stored now.
+    pub fn stored(&self) -> usize {
+        self.count(|o| matches!(o, Outcome::Stored))
+    }
+
+    /// Events that were already stored.
+    pub fn already_stored(&self) -> usize {
+        self.count(|o| matches!(o, Outcome::AlreadyStored))
+    }
+
+    /// Pieces dead-lettered (now or before).
+    pub fn dead_lettered(&self) -> usize {
+        self.count(|o| {
+            matches!(
+                o,
+                Outcome::DeadLettered(_) | Outcome::DeadLetterAlreadyStored(_)
+            )
+        })
+    }
+}
+
+/// An inbox on one database. Cheap to clone (clones share the connections).
+#[derive(Clone)]
+pub struct Inbox {
+    backend: Backend,
+    /// Wakes this process's idle workers when new events are committed.
+    stored: Arc<Notify>,
+}
+
+impl fmt::Debug for Inbox {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match self.backend {
+            Backend::Sqlite(_) => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        };
+        f.debug_struct("Inbox").field("backend", &kind).finish()
+    }
+}
+
+impl Inbox {
+    /// Opens `sqlite://PATH` (created if missing; WAL) or `postgres://...`
+    /// and applies the migrations shipped with the crate. Must be called
+    /// inside a Tokio runtime.
+    pub async fn open(url: &str) -> Result<Inbox> {
+        Ok(Inbox {
+            backend: Backend::open(url).await?,
+            stored: Arc::new(Notify::new()),
+        })
+    }
+
+    /// Stores a Spektr delivery (`{"results": [...]}`): each event that
+    /// decodes and has an id, unless its (provider, id) is stored; each other
+    /// event as a dead letter. A body whose JSON is broken is split event by
+    /// event where its structure allows, else dead-lettered whole.
+    ///
+    /// Returns after everything is committed. A batch of more than a few
+    /// thousand events is committed in several transactions (each event whole
+    /// in one of them): on `Err`, some events may be stored, none half, and a
+    /// redelivery stores the rest.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotABatch`] for well-formed JSON that is not a batch (or an
+    /// empty body); otherwise the database's failure to commit.
+    pub async fn ingest_spektr<B>(&self, body: B) -> Result<Receipt>
+    where
+        B: AsRef<[u8]> + Send + 'static,
+    {
+        // Decoding a 16 MiB batch takes a while: keep it off the async threads.
+        let planned = tokio::task::spawn_blocking(move || ingest::plan_spektr(body.as_ref()))
+            .await
+            .map_err(|_| Error::WriterStopped)??;
+        self.commit(planned).await
+    }
+
+    /// Stores a PredictaID delivery: verifies the signature over the exact
+    /// bytes first (nothing is stored otherwise), checks the event-ID header
+    /// against the body, then stores the whole body as the event's text, or
+    /// as a dead letter when it does not decode or has an empty id.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Unauthenticated`], [`Error::EventIdMismatch`], or the
+    /// database's failure to commit.
+    pub async fn ingest_predictaid<B>(
+        &self,
+        secrets: &Secrets,
+        body: B,
+        signature: Option<&str>,
+        event_id_header: Option<&str>,
+    ) -> Result<Receipt>
+    where
+        B: AsRef<[u8]>,
+    {
+        let planned = ingest::plan_predictaid(secrets, body.as_ref(), signature, event_id_header)?;
+        self.commit(vec![planned]).await
+    }
+
+    async fn commit(&self, planned: Vec<ingest::Planned>) -> Result<Receipt> {
+        let mut events = Vec::with_capacity(planned.len());
+        let mut planned = planned.into_iter().peekable();
+        let mut any_new = false;
+        while planned.peek().is_some() {
+            let chunk: Vec<_> = planned.by_ref().take(MAX_ROWS_PER_COMMIT).collect();
+            let mut rows = Vec::with_capacity(chunk.len());
+            let mut described = Vec::with_capacity(chunk.len());
+            for item in chunk {
+                let error = match &item.row {
+                    Row::Dead(dead) => Some(dead.error.clone()),
+                    Row::Event(_) => None,
+                };
+                described.push((item.index, item.id, error));
+                rows.push(item.row);
+            }
+            let new = self.backend.commit(rows).await?;
+            for ((index, id, error), new) in described.into_iter().zip(new) {
+                let outcome = match (error, new) {
+                    (None, true) => Outcome::Stored,
+                    (None, false) => Outcome::AlreadyStored,
+                    (Some(e), true) => Outcome::DeadLettered(e),
+                    (Some(e), false) => Outcome::DeadLetterAlreadyStored(e),
+                };
+                any_new |= outcome == Outcome::Stored;
+                events.push(EventOutcome { index, id, outcome });
+            }
+        }
+        if any_new {
+            self.stored.notify_waiters();
+        }
+        Ok(Receipt { events })
+    }
+
+    /// The stored event with this provider and id, if any.
+    pub async fn event(&self, provider: Provider, id: &str) -> Result<Option<StoredEvent>> {
+        self.backend.event(provider, id).await
+    }
+
+    /// Parked events (out of attempts), oldest first, at most `limit`.
+    pub async fn parked(&self, limit: u32) -> Result<Vec<StoredEvent>> {
+        self.backend.parked(i64::from(limit)).await
+    }
+
+    /// Puts a parked event back in the queue with its attempts reset.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NoSuchEvent`] when no parked event has this provider and id.
+    pub async fn requeue(&self, provider: Provider, id: &str) -> Result<()> {
+        if self.backend.requeue(provider, id).await? {
+            Ok(())
+        } else {
+            Err(Error::NoSuchEvent {
+                provider,
+                id: id.to_owned(),
+            })
+        }
+    }
+
+    /// Dead letters, oldest first, at most `limit`.
+    pub async fn dead_letters(&self, limit: u32) -> Result<Vec<DeadLetter>> {
+        self.backend.dead_letters(i64::from(limit)).await
+    }
+
+    /// How many events are in each state.
+    pub async fn counts(&self) -> Result<Counts> {
+        self.backend.counts().await
+    }
+}

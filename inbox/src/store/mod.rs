@@ -1,0 +1,188 @@
+//! The two backends behind one interface, and the rows they store.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::{Counts, DeadLetter, Error, Provider, Result, StoredEvent};
+
+pub(crate) mod postgres;
+pub(crate) mod sqlite;
+
+/// An event to insert unless its (provider, id) is stored.
+#[derive(Debug)]
+pub(crate) struct NewEvent {
+    pub provider: Provider,
+    pub event_id: String,
+    pub event_type: String,
+    pub subject: String,
+    pub occurred_at: DateTime<Utc>,
+    pub body: String,
+}
+
+/// A dead letter to insert unless its (provider, content hash) is stored.
+#[derive(Debug)]
+pub(crate) struct NewDeadLetter {
+    pub provider: Provider,
+    pub content_sha256: String,
+    pub batch_index: Option<i64>,
+    pub error: String,
+    pub body: Vec<u8>,
+}
+
+/// One row of an ingest.
+#[derive(Debug)]
+pub(crate) enum Row {
+    Event(NewEvent),
+    Dead(NewDeadLetter),
+}
+
+/// An event claimed by a worker, with the token that proves the lease.
+#[derive(Debug)]
+pub(crate) struct Claimed {
+    pub seq: i64,
+    pub token: String,
+    pub event: StoredEvent,
+}
+
+/// How a failed attempt ends.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum AfterFailure {
+    /// Claimable again after this delay.
+    RetryIn(Duration),
+    /// Parked: out of attempts.
+    Park,
+}
+
+/// The backend an inbox was opened on.
+#[derive(Clone)]
+pub(crate) enum Backend {
+    Sqlite(Arc<sqlite::Sqlite>),
+    Postgres(Arc<postgres::Postgres>),
+}
+
+/// Rows per transaction of the group-commit writer: a huge batch is stored in
+/// several transactions of at most this many rows (each event whole), so that
+/// a delivery sent meanwhile waits for one of them, not for all.
+pub(crate) const MAX_ROWS_PER_COMMIT: usize = 2_000;
+
+impl Backend {
+    /// Opens the backend that `url` names and applies the migrations.
+    pub(crate) async fn open(url: &str) -> Result<Backend> {
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err(Error::Url {
+                    url: url.to_owned(),
+                    reason: "no file path after sqlite://".to_owned(),
+                });
+            }
+            let path = path.to_owned();
+            let store = tokio::task::spawn_blocking(move || sqlite::Sqlite::open(path.as_ref()))
+                .await
+                .map_err(|_| Error::WriterStopped)??;
+            Ok(Backend::Sqlite(Arc::new(store)))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres(Arc::new(
+                postgres::Postgres::open(url).await?,
+            )))
+        } else {
+            let scheme = url.split("://").next().unwrap_or_default();
+            Err(Error::Url {
+                url: if url.contains("://") {
+                    format!("{scheme}://...")
+                } else {
+                    url.to_owned()
+                },
+                reason: "expected sqlite://PATH or postgres://...".to_owned(),
+            })
+        }
+    }
+
+    /// Commits `rows` in one transaction (grouped with other callers' rows);
+    /// for each, whether it was new. Returns only after the commit.
+    pub(crate) async fn commit(&self, rows: Vec<Row>) -> Result<Vec<bool>> {
+        match self {
+            Backend::Sqlite(s) => s.commit(rows).await,
+            Backend::Postgres(p) => p.commit(rows).await,
+        }
+    }
+
+    pub(crate) async fn claim(&self, token: String, lease: Duration) -> Result<Option<Claimed>> {
+        match self {
+            Backend::Sqlite(s) => s.claim(token, lease).await,
+            Backend::Postgres(p) => p.claim(token, lease).await,
+        }
+    }
+
+    pub(crate) async fn complete(&self, seq: i64, token: &str) -> Result<bool> {
+        match self {
+            Backend::Sqlite(s) => s.complete(seq, token).await,
+            Backend::Postgres(p) => p.complete(seq, token).await,
+        }
+    }
+
+    pub(crate) async fn fail(
+        &self,
+        seq: i64,
+        token: &str,
+        error: &str,
+        then: AfterFailure,
+    ) -> Result<bool> {
+        match self {
+            Backend::Sqlite(s) => s.fail(seq, token, error, then).await,
+            Backend::Postgres(p) => p.fail(seq, token, error, then).await,
+        }
+    }
+
+    pub(crate) async fn extend(&self, seq: i64, token: &str, lease: Duration) -> Result<bool> {
+        match self {
+            Backend::Sqlite(s) => s.extend(seq, token, lease).await,
+            Backend::Postgres(p) => p.extend(seq, token, lease).await,
+        }
+    }
+
+    pub(crate) async fn parked(&self, limit: i64) -> Result<Vec<StoredEvent>> {
+        match self {
+            Backend::Sqlite(s) => s.parked(limit).await,
+            Backend::Postgres(p) => p.parked(limit).await,
+        }
+    }
+
+    pub(crate) async fn requeue(&self, provider: Provider, id: &str) -> Result<bool> {
+        match self {
+            Backend::Sqlite(s) => s.requeue(provider, id).await,
+            Backend::Postgres(p) => p.requeue(provider, id).await,
+        }
+    }
+
+    pub(crate) async fn event(&self, provider: Provider, id: &str) -> Result<Option<StoredEvent>> {
+        match self {
+            Backend::Sqlite(s) => s.event(provider, id).await,
+            Backend::Postgres(p) => p.event(provider, id).await,
+        }
+    }
+
+    pub(crate) async fn counts(&self) -> Result<Counts> {
+        match self {
+            Backend::Sqlite(s) => s.counts().await,
+            Backend::Postgres(p) => p.counts().await,
+        }
+    }
+
+    pub(crate) async fn dead_letters(&self, limit: i64) -> Result<Vec<DeadLetter>> {
+        match self {
+            Backend::Sqlite(s) => s.dead_letters(limit).await,
+            Backend::Postgres(p) => p.dead_letters(limit).await,
+        }
+    }
+}
+
+/// Marks, for rows in order, which were new, given the keys the database
+/// reports as inserted: a key repeated within the rows is new only the first time.
+pub(crate) fn first_occurrences(
+    keys: &[(Provider, String)],
+    mut inserted: std::collections::HashSet<(Provider, String)>,
+) -> Vec<bool> {
+    keys.iter().map(|key| inserted.remove(key)).collect()
+}

@@ -1,0 +1,522 @@
+//! SQLite: one file in WAL mode; one writer thread commits ingests in groups.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use tokio::sync::{mpsc, oneshot};
+
+use super::{AfterFailure, Claimed, Row, MAX_ROWS_PER_COMMIT};
+use crate::{Counts, DeadLetter, Error, Provider, Result, State, StoredEvent};
+
+/// The migrations shipped with the crate, in order.
+const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "0001_inbox.sql",
+    include_str!("../../migrations/sqlite/0001_inbox.sql"),
+)];
+
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+struct Job {
+    rows: Vec<Row>,
+    reply: oneshot::Sender<Result<Vec<bool>>>,
+}
+
+pub(crate) struct Sqlite {
+    path: PathBuf,
+    writer: mpsc::Sender<Job>,
+    /// Connections for the workers' and readers' calls (the writer has its own).
+    pool: Mutex<Vec<Connection>>,
+}
+
+fn now_ms() -> i64 {
+    Utc::now().timestamp_millis()
+}
+
+fn to_time(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+fn connect(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(path).map_err(Error::sqlite("opening the database"))?;
+    conn.busy_timeout(BUSY_TIMEOUT)
+        .map_err(Error::sqlite("setting the busy timeout"))?;
+    // WAL: readers do not block the writer; FULL: each commit is synced
+    // before it returns, so an acknowledged event survives a power cut.
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
+        .map_err(Error::sqlite("switching to WAL"))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(Error::Url {
+            url: format!("sqlite://{}", path.display()),
+            reason: format!("the database refuses WAL mode (journal mode {mode})"),
+        });
+    }
+    // A 64 MiB page cache keeps more of the indexes in memory as the tables
+    // grow (the default is 2 MiB), and checkpoints every 32 MiB of WAL rather
+    // than 4 MiB: fewer, larger checkpoints while a big batch is written.
+    conn.execute_batch(
+        "PRAGMA synchronous = FULL; PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 8192;",
+    )
+    .map_err(Error::sqlite("setting synchronous = FULL"))?;
+    Ok(conn)
+}
+
+fn identity(path: &Path) -> Option<(u64, u64)> {
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
+fn migrate(conn: &mut Connection) -> Result<()> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(Error::sqlite("starting the migrations"))?;
+    tx.execute_batch(
+        "CREATE TABLE IF NOT EXISTS inbox_migrations (
+            version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
+    )
+    .map_err(Error::sqlite("creating inbox_migrations"))?;
+    let found: i64 = tx
+        .query_row(
+            "SELECT COALESCE(MAX(version), 0) FROM inbox_migrations",
+            [],
+            |row| row.get(0),
+        )
+        .map_err(Error::sqlite("reading inbox_migrations"))?;
+    let known = MIGRATIONS.last().map_or(0, |m| m.0);
+    if found > known {
+        return Err(Error::SchemaTooNew { found, known });
+    }
+    for &(version, name, sql) in MIGRATIONS.iter().filter(|m| m.0 > found) {
+        tx.execute_batch(sql).map_err(|e| Error::Migration {
+            version,
+            name,
+            reason: e.to_string(),
+        })?;
+        tx.execute(
+            "INSERT INTO inbox_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
+            params![version, name, now_ms()],
+        )
+        .map_err(Error::sqlite("recording a migration"))?;
+    }
+    tx.commit()
+        .map_err(Error::sqlite("committing the migrations"))
+}
+
+impl Sqlite {
+    /// Opens (creating if need be) the file, migrates it and starts the writer.
+    pub(crate) fn open(path: &Path) -> Result<Sqlite> {
+        let mut conn = connect(path)?;
+        migrate(&mut conn)?;
+        let opened_as = identity(path).ok_or_else(|| Error::DatabaseGone {
+            path: path.to_owned(),
+        })?;
+        let (writer, jobs) = mpsc::channel(1024);
+        let owned = path.to_owned();
+        std::thread::Builder::new()
+            .name("inbox-sqlite-writer".to_owned())
+            .spawn(move || run_writer(conn, owned, opened_as, jobs))
+            .map_err(|e| Error::CommitFailed(format!("starting the writer thread: {e}")))?;
+        Ok(Sqlite {
+            path: path.to_owned(),
+            writer,
+            pool: Mutex::new(Vec::new()),
+        })
+    }
+
+    pub(crate) async fn commit(&self, rows: Vec<Row>) -> Result<Vec<bool>> {
+        let (reply, answer) = oneshot::channel();
+        self.writer
+            .send(Job { rows, reply })
+            .await
+            .map_err(|_| Error::WriterStopped)?;
+        answer.await.map_err(|_| Error::WriterStopped)?
+    }
+
+    /// Runs `f` on a pooled connection, off the async threads.
+    async fn with_conn<T, F>(self: &Arc<Self>, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    {
+        let this = Arc::clone(self);
+        tokio::task::spawn_blocking(move || {
+            let pooled = this.pool.lock().map(|mut pool| pool.pop()).unwrap_or(None);
+            let mut conn = match pooled {
+                Some(conn) => conn,
+                None => connect(&this.path)?,
+            };
+            let result = f(&mut conn);
+            if let Ok(mut pool) = this.pool.lock() {
+                pool.push(conn);
+            }
+            result
+        })
+        .await
+        .map_err(|_| Error::WriterStopped)?
+    }
+
+    pub(crate) async fn claim(
+        self: &Arc<Self>,
+        token: String,
+        lease: Duration,
+    ) -> Result<Option<Claimed>> {
+        self.with_conn(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(Error::sqlite("starting a claim"))?;
+            let now = now_ms();
+            let next: Option<i64> = tx
+                .query_row(CLAIM_NEXT, params![now], |row| row.get(0))
+                .optional()
+                .map_err(Error::sqlite("finding the next event"))?;
+            let Some(seq) = next else {
+                return Ok(None);
+            };
+            let event = tx
+                .query_row(
+                    &format!(
+                        "UPDATE inbox_events SET state = 'running', attempts = attempts + 1,
+                             lease_token = ?1, lease_until = ?2
+                         WHERE seq = ?3 RETURNING {COLUMNS}"
+                    ),
+                    params![token, now + lease.as_millis() as i64, seq],
+                    read_event,
+                )
+                .map_err(Error::sqlite("claiming an event"))?;
+            tx.commit().map_err(Error::sqlite("committing a claim"))?;
+            Ok(Some(Claimed { seq, token, event }))
+        })
+        .await
+    }
+
+    pub(crate) async fn complete(self: &Arc<Self>, seq: i64, token: &str) -> Result<bool> {
+        let token = token.to_owned();
+        self.with_conn(move |conn| {
+            let n = conn
+                .execute(
+                    "UPDATE inbox_events SET state = 'done', finished_at = ?1, lease_token = NULL,
+                         lease_until = NULL, last_error = NULL
+                     WHERE seq = ?2 AND lease_token = ?3 AND state = 'running'",
+                    params![now_ms(), seq, token],
+                )
+                .map_err(Error::sqlite("marking an event done"))?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    pub(crate) async fn fail(
+        self: &Arc<Self>,
+        seq: i64,
+        token: &str,
+        error: &str,
+        then: AfterFailure,
+    ) -> Result<bool> {
+        let (token, error) = (token.to_owned(), error.to_owned());
+        self.with_conn(move |conn| {
+            let now = now_ms();
+            let n = match then {
+                AfterFailure::RetryIn(delay) => conn.execute(
+                    "UPDATE inbox_events SET state = 'pending', run_after = ?1, last_error = ?2,
+                         lease_token = NULL, lease_until = NULL
+                     WHERE seq = ?3 AND lease_token = ?4 AND state = 'running'",
+                    params![now + delay.as_millis() as i64, error, seq, token],
+                ),
+                AfterFailure::Park => conn.execute(
+                    "UPDATE inbox_events SET state = 'parked', finished_at = ?1, last_error = ?2,
+                         lease_token = NULL, lease_until = NULL
+                     WHERE seq = ?3 AND lease_token = ?4 AND state = 'running'",
+                    params![now, error, seq, token],
+                ),
+            }
+            .map_err(Error::sqlite("recording a failed attempt"))?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    pub(crate) async fn extend(
+        self: &Arc<Self>,
+        seq: i64,
+        token: &str,
+        lease: Duration,
+    ) -> Result<bool> {
+        let token = token.to_owned();
+        self.with_conn(move |conn| {
+            let n = conn
+                .execute(
+                    "UPDATE inbox_events SET lease_until = ?1
+                     WHERE seq = ?2 AND lease_token = ?3 AND state = 'running'",
+                    params![now_ms() + lease.as_millis() as i64, seq, token],
+                )
+                .map_err(Error::sqlite("extending a lease"))?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    pub(crate) async fn parked(self: &Arc<Self>, limit: i64) -> Result<Vec<StoredEvent>> {
+        self.with_conn(move |conn| {
+            let mut stmt = conn
+                .prepare(&format!(
+                    "SELECT {COLUMNS} FROM inbox_events WHERE state = 'parked' ORDER BY seq LIMIT ?1"
+                ))
+                .map_err(Error::sqlite("listing parked events"))?;
+            let rows = stmt
+                .query_map(params![limit], read_event)
+                .map_err(Error::sqlite("listing parked events"))?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(Error::sqlite("listing parked events"))
+        })
+        .await
+    }
+
+    pub(crate) async fn requeue(self: &Arc<Self>, provider: Provider, id: &str) -> Result<bool> {
+        let id = id.to_owned();
+        self.with_conn(move |conn| {
+            let n = conn
+                .execute(
+                    "UPDATE inbox_events SET state = 'pending', attempts = 0, run_after = ?1,
+                         finished_at = NULL
+                     WHERE provider = ?2 AND event_id = ?3 AND state = 'parked'",
+                    params![now_ms(), provider.as_str(), id],
+                )
+                .map_err(Error::sqlite("re-queueing an event"))?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    pub(crate) async fn event(
+        self: &Arc<Self>,
+        provider: Provider,
+        id: &str,
+    ) -> Result<Option<StoredEvent>> {
+        let id = id.to_owned();
+        self.with_conn(move |conn| {
+            conn.query_row(
+                &format!(
+                    "SELECT {COLUMNS} FROM inbox_events WHERE provider = ?1 AND event_id = ?2"
+                ),
+                params![provider.as_str(), id],
+                read_event,
+            )
+            .optional()
+            .map_err(Error::sqlite("reading an event"))
+        })
+        .await
+    }
+
+    pub(crate) async fn counts(self: &Arc<Self>) -> Result<Counts> {
+        self.with_conn(|conn| {
+            let mut counts = Counts::default();
+            let mut stmt = conn
+                .prepare("SELECT state, COUNT(*) FROM inbox_events GROUP BY state")
+                .map_err(Error::sqlite("counting events"))?;
+            let rows = stmt
+                .query_map([], |row| {
+                    Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+                })
+                .map_err(Error::sqlite("counting events"))?;
+            for row in rows {
+                let (state, n) = row.map_err(Error::sqlite("counting events"))?;
+                counts.add(&state, n);
+            }
+            counts.dead_letters =
+                conn.query_row("SELECT COUNT(*) FROM inbox_dead_letters", [], |row| {
+                    row.get::<_, i64>(0)
+                })
+                .map_err(Error::sqlite("counting dead letters"))? as u64;
+            Ok(counts)
+        })
+        .await
+    }
+
+    pub(crate) async fn dead_letters(self: &Arc<Self>, limit: i64) -> Result<Vec<DeadLetter>> {
+        self.with_conn(move |conn| {
+            let mut stmt = conn
+                .prepare(
+                    "SELECT provider, content_sha256, batch_index, error, body, received_at
+                     FROM inbox_dead_letters ORDER BY seq LIMIT ?1",
+                )
+                .map_err(Error::sqlite("listing dead letters"))?;
+            let rows = stmt
+                .query_map(params![limit], |row| {
+                    Ok(DeadLetter {
+                        provider: Provider::from_column(&row.get::<_, String>(0)?),
+                        content_sha256: row.get(1)?,
+                        batch_index: row.get::<_, Option<i64>>(2)?.map(|i| i as u64),
+                        error: row.get(3)?,
+                        body: row.get(4)?,
+                        received_at: to_time(row.get(5)?),
+                    })
+                })
+                .map_err(Error::sqlite("listing dead letters"))?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(Error::sqlite("listing dead letters"))
+        })
+        .await
+    }
+}
+
+const COLUMNS: &str = "provider, event_id, event_type, subject, occurred_at, received_at, state, \
+                       attempts, last_error, body";
+
+fn read_event(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEvent> {
+    Ok(StoredEvent {
+        provider: Provider::from_column(&row.get::<_, String>(0)?),
+        event_id: row.get(1)?,
+        event_type: row.get(2)?,
+        subject: row.get(3)?,
+        occurred_at: to_time(row.get(4)?),
+        received_at: to_time(row.get(5)?),
+        state: State::from_column(&row.get::<_, String>(6)?),
+        attempts: row.get::<_, i64>(7)? as u32,
+        last_error: row.get(8)?,
+        body: row.get(9)?,
+    })
+}
+
+/// The oldest claimable event that is the oldest open event of its subject,
+/// while no other event of that subject is held under a live lease.
+const CLAIM_NEXT: &str = "
+SELECT e.seq FROM inbox_events e
+WHERE e.state IN ('pending', 'running')
+  AND ((e.state = 'pending' AND e.run_after <= ?1) OR (e.state = 'running' AND e.lease_until < ?1))
+  AND NOT EXISTS (
+      SELECT 1 FROM inbox_events o
+      WHERE o.provider = e.provider AND o.subject = e.subject AND o.state IN ('pending', 'running')
+        AND (o.occurred_at < e.occurred_at OR (o.occurred_at = e.occurred_at AND o.seq < e.seq)))
+  AND NOT EXISTS (
+      SELECT 1 FROM inbox_events r
+      WHERE r.provider = e.provider AND r.subject = e.subject AND r.state = 'running'
+        AND r.lease_until >= ?1 AND r.seq <> e.seq)
+ORDER BY e.occurred_at, e.seq
+LIMIT 1";
+
+/// The writer thread: takes the jobs waiting, commits them in one
+/// transaction, then answers each.
+fn run_writer(
+    mut conn: Connection,
+    path: PathBuf,
+    opened_as: (u64, u64),
+    mut jobs: mpsc::Receiver<Job>,
+) {
+    let mut gone = false;
+    // A job that would overflow a group starts the next one, so that a
+    // delivery waiting behind one part of a huge batch is not committed
+    // together with (and after the whole of) the next part.
+    let mut carried: Option<Job> = None;
+    loop {
+        let first = match carried.take() {
+            Some(job) => job,
+            None => match jobs.blocking_recv() {
+                Some(job) => job,
+                None => break,
+            },
+        };
+        let mut rows = first.rows.len();
+        let mut group = vec![first];
+        while rows < MAX_ROWS_PER_COMMIT {
+            match jobs.try_recv() {
+                Ok(job) if rows + job.rows.len() > MAX_ROWS_PER_COMMIT => {
+                    carried = Some(job);
+                    break;
+                }
+                Ok(job) => {
+                    rows += job.rows.len();
+                    group.push(job);
+                }
+                Err(_) => break,
+            }
+        }
+        let result = if gone {
+            Err(Error::DatabaseGone { path: path.clone() }.to_string())
+        } else {
+            write_group(&mut conn, &group).map_err(|e| e.to_string())
+        };
+        // A commit into a file that was removed or replaced reaches nobody.
+        let result = match result {
+            Ok(_) if identity(&path) != Some(opened_as) => {
+                gone = true;
+                tracing::error!(path = %path.display(), "the SQLite database file is gone or replaced; refusing every delivery until restarted");
+                Err(Error::DatabaseGone { path: path.clone() }.to_string())
+            }
+            other => other,
+        };
+        match result {
+            Ok(answers) => {
+                for (job, answer) in group.into_iter().zip(answers) {
+                    let _ = job.reply.send(Ok(answer));
+                }
+            }
+            Err(reason) => {
+                for job in group {
+                    let _ = job.reply.send(Err(Error::CommitFailed(reason.clone())));
+                }
+            }
+        }
+    }
+}
+
+fn write_group(conn: &mut Connection, group: &[Job]) -> Result<Vec<Vec<bool>>> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(Error::sqlite("starting a write"))?;
+    let received_at = now_ms();
+    let mut answers = Vec::with_capacity(group.len());
+    {
+        let mut insert_event = tx
+            .prepare_cached(
+                "INSERT INTO inbox_events
+                     (provider, event_id, event_type, subject, occurred_at, received_at, body, run_after)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?6)
+                 ON CONFLICT (provider, event_id) DO NOTHING",
+            )
+            .map_err(Error::sqlite("preparing the event insert"))?;
+        let mut insert_dead = tx
+            .prepare_cached(
+                "INSERT INTO inbox_dead_letters
+                     (provider, content_sha256, batch_index, error, body, received_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (provider, content_sha256) DO NOTHING",
+            )
+            .map_err(Error::sqlite("preparing the dead-letter insert"))?;
+        for job in group {
+            let mut new = Vec::with_capacity(job.rows.len());
+            for row in &job.rows {
+                let n = match row {
+                    Row::Event(e) => insert_event
+                        .execute(params![
+                            e.provider.as_str(),
+                            e.event_id,
+                            e.event_type,
+                            e.subject,
+                            e.occurred_at.timestamp_millis(),
+                            received_at,
+                            e.body,
+                        ])
+                        .map_err(Error::sqlite("inserting an event"))?,
+                    Row::Dead(d) => insert_dead
+                        .execute(params![
+                            d.provider.as_str(),
+                            d.content_sha256,
+                            d.batch_index,
+                            d.error,
+                            d.body,
+                            received_at,
+                        ])
+                        .map_err(Error::sqlite("inserting a dead letter"))?,
+                };
+                new.push(n == 1);
+            }
+            answers.push(new);
+        }
+    }
+    tx.commit().map_err(Error::sqlite("committing"))?;
+    Ok(answers)
+}

@@ -1,0 +1,563 @@
+//! The `kyc-webhooks-receiver` binary over HTTP on 127.0.0.1: the README's
+//! walkthrough, limits and timeouts, storage failures, and several receiver
+//! and worker processes on one database, some killed with SIGKILL.
+
+mod common;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::{batch, predictaid_event, sign, spektr_event, unique, Db, SECRET};
+use kyc_webhooks_inbox::{Inbox, Provider, State};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// A receiver process; killed (SIGKILL) when dropped.
+struct Receiver {
+    child: Child,
+    addr: String,
+    log: PathBuf,
+}
+
+impl Receiver {
+    fn start(database: &str, args: &[&str]) -> Receiver {
+        let log = std::env::temp_dir().join(format!("{}.log", unique("kyc_receiver")));
+        let out = std::fs::File::create(&log).unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_kyc-webhooks-receiver"))
+            .args(["--addr", "127.0.0.1:0", "--database", database])
+            .args(args)
+            .env("PREDICTAID_WEBHOOK_SECRET", SECRET)
+            .env("RUST_LOG", "info,kyc_webhooks_inbox=debug")
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        loop {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            if let Some(at) = text.find("listening on http://") {
+                let rest = &text[at + "listening on http://".len()..];
+                let addr = rest.split_whitespace().next().unwrap().to_owned();
+                return Receiver { child, addr, log };
+            }
+            if started.elapsed() > Duration::from_secs(30)
+                || matches!(child.try_wait(), Ok(Some(_)))
+            {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("the receiver did not start:\n{text}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        self.kill();
+        let _ = std::fs::remove_file(&self.log);
+    }
+}
+
+/// One HTTP/1.1 request on its own connection: the status and the body, or
+/// `None` when the connection failed.
+async fn post(
+    addr: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Option<(u16, String)> {
+    let attempt = async {
+        let mut stream = TcpStream::connect(addr).await.ok()?;
+        let mut request = format!(
+            "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+            body.len()
+        );
+        for (name, value) in headers {
+            request.push_str(&format!("{name}: {value}\r\n"));
+        }
+        request.push_str("\r\n");
+        stream.write_all(request.as_bytes()).await.ok()?;
+        stream.write_all(body).await.ok()?;
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).await.ok()?;
+        parse_response(&response)
+    };
+    tokio::time::timeout(Duration::from_secs(20), attempt)
+        .await
+        .ok()?
+}
+
+fn parse_response(response: &[u8]) -> Option<(u16, String)> {
+    let text = String::from_utf8_lossy(response);
+    let status = text.split(' ').nth(1)?.parse().ok()?;
+    let body = text
+        .split_once("\r\n\r\n")
+        .map_or("", |(_, b)| b)
+        .to_owned();
+    Some((status, body))
+}
+
+async fn post_predictaid(addr: &str, body: &str) -> Option<(u16, String)> {
+    let signature = sign(body.as_bytes());
+    post(
+        addr,
+        "/webhooks/predictaid",
+        &[("X-PredictAid-Signature", &signature)],
+        body.as_bytes(),
+    )
+    .await
+}
+
+fn fixture(path: &str) -> Vec<u8> {
+    std::fs::read(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../fixtures")
+            .join(path),
+    )
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_readme_walkthrough_works() {
+    let db = Db::sqlite();
+    let receiver = Receiver::start(&db.url, &["--workers", "1"]);
+    let body = fixture("predictaid/session.created.json");
+    let signature = sign(&body);
+    let headers = [
+        ("X-PredictAid-Signature", signature.as_str()),
+        ("X-PredictAid-Event-ID", "evt_203b878966105af9dd9a68b9"),
+    ];
+    let url = receiver.addr.as_str();
+    let first = post(url, "/webhooks/predictaid", &headers, &body)
+        .await
+        .unwrap();
+    assert_eq!(first, (200, "stored\n".to_owned()));
+    let again = post(url, "/webhooks/predictaid", &headers, &body)
+        .await
+        .unwrap();
+    assert_eq!(again, (200, "already stored\n".to_owned()));
+    let unsigned = post(url, "/webhooks/predictaid", &[], &body).await.unwrap();
+    assert_eq!(unsigned, (401, "invalid webhook signature\n".to_owned()));
+
+    let spektr = fixture("spektr/batches/all-types.json");
+    let value: serde_json::Value = serde_json::from_slice(&spektr).unwrap();
+    let results = value["results"].as_array().unwrap();
+    let distinct: HashSet<_> = results.iter().map(|e| e["id"].as_str().unwrap()).collect();
+    let (status, text) = post(url, "/webhooks/spektr", &[], &spektr).await.unwrap();
+    assert_eq!(status, 200);
+    assert_eq!(
+        text,
+        format!(
+            "stored {}, already stored {}, dead-lettered 0\n",
+            distinct.len(),
+            results.len() - distinct.len()
+        )
+    );
+    // The in-process worker handles everything stored.
+    let inbox = Inbox::open(&db.url).await.unwrap();
+    let started = Instant::now();
+    while inbox.counts().await.unwrap().done < distinct.len() as u64 + 1 {
+        assert!(started.elapsed() < Duration::from_secs(30), "not handled");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(receiver.log().contains("handled event"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limits_and_timeouts_protect_the_server() {
+    let db = Db::sqlite();
+    let receiver = Receiver::start(
+        &db.url,
+        &[
+            "--workers",
+            "0",
+            "--header-timeout-secs",
+            "1",
+            "--body-timeout-secs",
+            "1",
+            "--predictaid-body-limit",
+            "4096",
+        ],
+    );
+    let addr = receiver.addr.as_str();
+
+    // Over the PredictaID route's limit (one event), signed or not.
+    let big = predictaid_event(&"x".repeat(5_000), "s", 1);
+    assert_eq!(post_predictaid(addr, &big).await.unwrap().0, 413);
+
+    // Answered before the body is sent: no signature, or a declared body
+    // over the Spektr route's 16 MiB.
+    for (path, extra) in [("/webhooks/predictaid", ""), ("/webhooks/spektr", "")] {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        let length = if path.ends_with("spektr") {
+            17 << 20
+        } else {
+            4_000
+        };
+        let head =
+            format!("POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {length}\r\n{extra}\r\n");
+        stream.write_all(head.as_bytes()).await.unwrap();
+        let mut buf = vec![0; 1024];
+        let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf))
+            .await
+            .expect("answered before the body")
+            .unwrap();
+        let status = parse_response(&buf[..n]).unwrap().0;
+        assert_eq!(status, if path.ends_with("spektr") { 413 } else { 401 });
+    }
+
+    // Slow headers, and an idle connection: closed after the header timeout.
+    for partial in [&b"POST /webhooks/spektr HTTP/1.1\r\nHost: x\r\n"[..], b""] {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        stream.write_all(partial).await.unwrap();
+        let started = Instant::now();
+        let mut buf = Vec::new();
+        let closed =
+            tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut buf)).await;
+        assert!(
+            closed.is_ok(),
+            "the connection was held past the header timeout"
+        );
+        assert!(started.elapsed() >= Duration::from_millis(900));
+    }
+
+    // A slow body: 408 after the body timeout, nothing stored.
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(b"POST /webhooks/spektr HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"results\": [")
+        .await
+        .unwrap();
+    let mut buf = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut buf))
+        .await
+        .expect("the slow body was held past the body timeout")
+        .unwrap();
+    assert_eq!(parse_response(&buf).unwrap().0, 408);
+    let inbox = Inbox::open(&db.url).await.unwrap();
+    assert_eq!(inbox.counts().await.unwrap(), Default::default());
+}
+
+/// The peak resident memory of a process, in bytes (Linux).
+fn peak_rss(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    line.split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse::<u64>()
+        .unwrap()
+        * 1024
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_large_unsigned_bodies_at_once_do_not_take_the_memory() {
+    let db = Db::sqlite();
+    let receiver = Receiver::start(&db.url, &["--workers", "0"]);
+    let before = peak_rss(receiver.child.id());
+    // 40 unsigned 4 MiB bodies at once (not JSON: each is dead-lettered
+    // whole, once per content). At most 4 are read at a time.
+    const SIZE: usize = 4 << 20;
+    let sends: Vec<_> = (0..40u8)
+        .map(|i| {
+            let addr = receiver.addr.clone();
+            tokio::spawn(async move {
+                let body = vec![b'a' + i % 4; SIZE];
+                post(&addr, "/webhooks/spektr", &[], &body).await
+            })
+        })
+        .collect();
+    for send in sends {
+        assert_eq!(send.await.unwrap().map(|r| r.0), Some(200));
+    }
+    let grown = peak_rss(receiver.child.id()).saturating_sub(before);
+    // 40 bodies read at once would be 160 MiB of bodies alone (216 MiB
+    // measured with --spektr-concurrency 64).
+    assert!(grown < 100 << 20, "peak memory grew by {} MiB", grown >> 20);
+    let inbox = Inbox::open(&db.url).await.unwrap();
+    assert_eq!(inbox.counts().await.unwrap().dead_letters, 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_2xx_once_the_database_is_gone_and_every_2xx_survives_a_restart() {
+    let db = Db::sqlite();
+    let dir = db.dir().unwrap().clone();
+    let mut receiver = Receiver::start(&db.url, &["--workers", "0"]);
+    let mut acked = Vec::new();
+    for i in 0..10 {
+        let body = predictaid_event(&format!("evt_{i}"), "s", i);
+        if post_predictaid(&receiver.addr, &body).await.unwrap().0 == 200 {
+            acked.push(format!("evt_{i}"));
+        }
+    }
+    assert_eq!(acked.len(), 10);
+    // The directory disappears (moved away) while the receiver runs.
+    let moved = dir.with_extension("moved");
+    std::fs::rename(&dir, &moved).unwrap();
+    for i in 10..20 {
+        let body = predictaid_event(&format!("evt_{i}"), "s", i);
+        let (status, _) = post_predictaid(&receiver.addr, &body).await.unwrap();
+        assert!(
+            status >= 500,
+            "answered {status} for an event written nowhere"
+        );
+    }
+    receiver.kill();
+    std::fs::rename(&moved, &dir).unwrap();
+    let receiver = Receiver::start(&db.url, &["--workers", "0"]);
+    let inbox = Inbox::open(&db.url).await.unwrap();
+    for id in &acked {
+        assert!(
+            inbox
+                .event(Provider::PredictaId, id)
+                .await
+                .unwrap()
+                .is_some(),
+            "{id} lost"
+        );
+    }
+    // The provider's retries of the refused ones are stored now.
+    let body = predictaid_event("evt_10", "s", 10);
+    assert_eq!(post_predictaid(&receiver.addr, &body).await.unwrap().0, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_event_sent_50_times_at_once_to_two_receivers_on_postgres_is_stored_once() {
+    let Some(db) = Db::postgres().await else {
+        return;
+    };
+    let receivers = [
+        Receiver::start(&db.url, &["--workers", "0"]),
+        Receiver::start(&db.url, &["--workers", "0"]),
+    ];
+    let body = predictaid_event("evt_once", "s", 1);
+    let sends: Vec<_> = (0..50)
+        .map(|i| {
+            let (addr, body) = (receivers[i % 2].addr.clone(), body.clone());
+            tokio::spawn(async move { post_predictaid(&addr, &body).await })
+        })
+        .collect();
+    let mut answers = BTreeMap::new();
+    for send in sends {
+        let (status, text) = send.await.unwrap().unwrap();
+        *answers.entry((status, text)).or_insert(0) += 1;
+    }
+    assert_eq!(
+        answers,
+        BTreeMap::from([
+            ((200, "already stored\n".to_owned()), 49),
+            ((200, "stored\n".to_owned()), 1),
+        ])
+    );
+    let inbox = Inbox::open(&db.url).await.unwrap();
+    assert_eq!(inbox.counts().await.unwrap().events(), 1);
+}
+
+/// Two receivers and two workers on one database under load; one receiver
+/// and one worker are killed with SIGKILL halfway.
+async fn kill_9_under_load(db: &Db) {
+    let mut receivers = [
+        Receiver::start(&db.url, &["--workers", "0"]),
+        Receiver::start(&db.url, &["--workers", "0"]),
+    ];
+    let worker_args = [
+        "--workers",
+        "2",
+        "--handler-sleep-ms",
+        "5",
+        "--lease-secs",
+        "2",
+    ];
+    let mut workers = [
+        Receiver::start(&db.url, &worker_args),
+        Receiver::start(&db.url, &worker_args),
+    ];
+    let addrs: Vec<String> = receivers.iter().map(|r| r.addr.clone()).collect();
+    let sent = Arc::new(Mutex::new(HashSet::<(Provider, String)>::new()));
+    let acked = Arc::new(Mutex::new(HashSet::<(Provider, String)>::new()));
+    let failed_tries = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let deadline = Instant::now() + Duration::from_secs(4);
+    // Each sender owns its subjects and sends their events in order, one at a
+    // time, retrying a failed delivery on the other receiver as a provider would.
+    let senders: Vec<_> = (0..8)
+        .map(|sender| {
+            let (addrs, sent, acked) = (addrs.clone(), sent.clone(), acked.clone());
+            let failed_tries = failed_tries.clone();
+            tokio::spawn(async move {
+                let mut n = 0i64;
+                while Instant::now() < deadline {
+                    let subject = format!("sub{sender}_{}", n % 3);
+                    let (provider, path, body, ids) = if sender == 0 {
+                        let ids: Vec<_> = (0..10).map(|i| format!("sp_{n}_{i}")).collect();
+                        let events: Vec<_> = ids
+                            .iter()
+                            .enumerate()
+                            .map(|(i, id)| spektr_event(id, &subject, n * 100 + i as i64))
+                            .collect();
+                        (Provider::Spektr, "/webhooks/spektr", batch(&events), ids)
+                    } else {
+                        let id = format!("evt_{sender}_{n}");
+                        let body = predictaid_event(&id, &subject, 1_000_000 + n);
+                        (Provider::PredictaId, "/webhooks/predictaid", body, vec![id])
+                    };
+                    let signature = sign(body.as_bytes());
+                    sent.lock()
+                        .unwrap()
+                        .extend(ids.iter().map(|id| (provider, id.clone())));
+                    for attempt in 0..6 {
+                        let addr = &addrs[(sender + attempt) % 2];
+                        let headers = [("X-PredictAid-Signature", signature.as_str())];
+                        if let Some((200, _)) = post(addr, path, &headers, body.as_bytes()).await {
+                            acked
+                                .lock()
+                                .unwrap()
+                                .extend(ids.iter().map(|id| (provider, id.clone())));
+                            break;
+                        }
+                        failed_tries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                    n += 1;
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(1_800)).await;
+    receivers[0].kill();
+    workers[0].kill();
+    for sender in senders {
+        sender.await.unwrap();
+    }
+    let inbox = Inbox::open(&db.url).await.unwrap();
+    let started = Instant::now();
+    loop {
+        let counts = inbox.counts().await.unwrap();
+        if counts.pending + counts.running == 0 {
+            break;
+        }
+
+        assert!(
+            started.elapsed() < Duration::from_secs(90),
+            "not all handled: {counts:?}\n{}",
+            workers[1]
+                .log()
+                .lines()
+                .filter(|l| !l.contains("handl") && !l.contains("claimed"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (sent, acked) = (sent.lock().unwrap().clone(), acked.lock().unwrap().clone());
+    let counts = inbox.counts().await.unwrap();
+    for (provider, id) in &acked {
+        let stored = inbox.event(*provider, id).await.unwrap();
+        assert_eq!(
+            stored.map(|e| e.state),
+            Some(State::Done),
+            "{provider} {id}"
+        );
+    }
+    assert!(counts.events() as usize <= sent.len());
+    assert_eq!(counts.done, counts.events());
+
+    // Handler runs, from the workers' logs: (time, id, subject).
+    let runs = |log: &str| -> Vec<(String, String, String)> {
+        log.lines()
+            .filter(|line| line.contains("handling event"))
+            .map(|line| {
+                let field = |name: &str| {
+                    let at = line.find(&format!(" {name}=")).unwrap() + name.len() + 2;
+                    line[at..].split_whitespace().next().unwrap().to_owned()
+                };
+                let time = line.split_whitespace().next().unwrap().to_owned();
+                (time, field("id"), field("subject"))
+            })
+            .collect()
+    };
+    let (dead_runs, live_runs) = (runs(&workers[0].log()), runs(&workers[1].log()));
+    assert!(
+        !dead_runs.is_empty(),
+        "the killed worker never ran a handler"
+    );
+    let mut per_id: HashMap<&str, usize> = HashMap::new();
+    for (_, id, _) in dead_runs.iter().chain(&live_runs) {
+        *per_id.entry(id.as_str()).or_default() += 1;
+    }
+    let twice: Vec<_> = per_id
+        .iter()
+        .filter(|(_, n)| **n > 1)
+        .map(|(id, n)| (*id, *n))
+        .collect();
+    // Only an event the killed worker held can run twice, and it holds at
+    // most two (its concurrency); every stored event ran.
+    let dead_ids: HashSet<&str> = dead_runs.iter().map(|(_, id, _)| id.as_str()).collect();
+    for (id, n) in &twice {
+        assert_eq!(*n, 2, "{id} ran {n} times");
+        assert!(
+            dead_ids.contains(id),
+            "{id} ran twice but the killed worker never held it"
+        );
+    }
+    assert!(twice.len() <= 2, "{twice:?}");
+    assert_eq!(per_id.len() as u64, counts.events());
+    // Per subject, runs in time order follow the events' order (the ids'
+    // sequence numbers), across both workers.
+    let mut all: Vec<_> = dead_runs.iter().chain(&live_runs).collect();
+    all.sort();
+    let mut last: HashMap<&str, (i64, i64)> = HashMap::new();
+    for (_, id, subject) in all {
+        let numbers: Vec<i64> = id
+            .split('_')
+            .skip(1)
+            .filter_map(|p| p.parse().ok())
+            .collect();
+        let key = match numbers.as_slice() {
+            [n, i] if id.starts_with("sp_") => (*n, *i),
+            [_, n] => (*n, 0),
+            _ => panic!("unexpected id {id}"),
+        };
+        if let Some(previous) = last.insert(subject.as_str(), key) {
+            assert!(previous <= key, "{subject}: {id} ran after {previous:?}");
+        }
+    }
+    let _ = std::io::Write::write_fmt(
+        &mut std::io::stderr(),
+        format_args!(
+            "kill -9 under load ({}): sent {}, acknowledged {}, stored {}, handled {}, handled twice {} (deliveries refused or cut off and retried: {})\n",
+            if db.is_postgres() { "PostgreSQL" } else { "SQLite" },
+            sent.len(),
+            acked.len(),
+            counts.events(),
+            counts.done,
+            twice.len(),
+            failed_tries.load(std::sync::atomic::Ordering::Relaxed)
+        ),
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_of_a_receiver_and_a_worker_under_load_on_sqlite() {
+    kill_9_under_load(&Db::sqlite()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_of_a_receiver_and_a_worker_under_load_on_postgres() {
+    if let Some(db) = Db::postgres().await {
+        kill_9_under_load(&db).await;
+    }
+}
