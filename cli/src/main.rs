@@ -7,6 +7,7 @@
 //! kyc-webhooks sign --secret-env WEBHOOK_SECRET body.json # its signature
 //! kyc-webhooks send http://127.0.0.1:3000/webhooks --sample session.created --secret-env WEBHOOK_SECRET
 //! kyc-webhooks decode captured.json
+//! kyc-webhooks inbox --database sqlite://webhooks.db requeue --all-parked
 //! ```
 //!
 //! Exit status: 0 success, 1 the check failed (events rejected, signature
@@ -14,6 +15,7 @@
 //! command line cannot be used.
 
 mod decode;
+mod inbox;
 mod input;
 mod sample;
 mod send;
@@ -29,9 +31,11 @@ const EXIT_CODES: &str = "\
 Exit status:
   0  success
   1  the check failed: events rejected (decode), signature invalid (verify),
-     a request failed or was answered with a non-2xx status (send)
+     a request failed or was answered with a non-2xx status (send), a
+     database call failed or no parked event has the id (inbox)
   2  the input or the command line cannot be used: not a delivery, unreadable
-     file, missing secret, unknown event type, bad arguments";
+     file, missing secret, unknown event type, an inbox that cannot be
+     opened, bad arguments";
 
 /// Work with Spektr and PredictaID webhook deliveries: decode captured bodies,
 /// print realistic samples of every event type, sign and verify PredictaID
@@ -50,6 +54,7 @@ enum Command {
     Sign(signature::SignArgs),
     Verify(signature::VerifyArgs),
     Send(send::SendArgs),
+    Inbox(inbox::InboxArgs),
     /// Print a shell completion script
     ///
     /// For example: `kyc-webhooks completions bash > ~/.local/share/bash-completion/completions/kyc-webhooks`.
@@ -113,6 +118,7 @@ fn main() -> ExitCode {
         Command::Sign(args) => signature::sign(args),
         Command::Verify(args) => signature::verify(args),
         Command::Send(args) => send::run(args),
+        Command::Inbox(args) => inbox::run(args),
         Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "kyc-webhooks", &mut script);

@@ -1,0 +1,417 @@
+//! `kyc-webhooks inbox`: operate a `kyc-webhooks-inbox` database.
+
+use std::fmt::Write as _;
+
+use clap::{Args, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use kyc_webhooks::predictaid::{self, Secrets};
+use kyc_webhooks_inbox::{
+    DeadLetter, Inbox, Outcome as Stored, Provider as InboxProvider, State, StoredEvent,
+};
+use serde::Serialize;
+
+use crate::input::SecretArgs;
+use crate::{print, Failure, Outcome, Provider, EXIT_CODES};
+
+/// Operate an inbox: counts, dead letters, parked events, re-queue, replay
+///
+/// Works on the database of `kyc-webhooks-receiver` (or of your own use of
+/// the `kyc-webhooks-inbox` crate), through that crate's API.
+///
+/// Examples:
+///   kyc-webhooks inbox --database sqlite://webhooks.db stats
+///   kyc-webhooks inbox --database sqlite://webhooks.db parked
+///   kyc-webhooks inbox --database sqlite://webhooks.db requeue 686f58da3b9059f19eb2d066
+///   kyc-webhooks inbox --database sqlite://webhooks.db requeue --all-parked
+#[derive(Debug, Args)]
+#[command(after_help = EXIT_CODES, verbatim_doc_comment)]
+pub struct InboxArgs {
+    /// The inbox database: sqlite://PATH or postgres://...
+    #[arg(long, env = "RECEIVER_DATABASE", value_name = "URL")]
+    database: String,
+    /// Print JSON instead of text (one object, or one object per line for
+    /// lists)
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: InboxCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum InboxCommand {
+    /// Count the events in each state, and the dead letters
+    #[command(after_help = EXIT_CODES)]
+    Stats,
+    /// List dead letters (what could not be stored as an event), oldest first
+    #[command(after_help = EXIT_CODES)]
+    DeadLetters {
+        /// At most this many
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
+    /// List parked events (out of attempts) with their last error, oldest first
+    #[command(after_help = EXIT_CODES)]
+    Parked {
+        /// At most this many
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
+    /// Put parked events back in the queue, with their attempts reset
+    #[command(after_help = EXIT_CODES)]
+    Requeue {
+        /// The ids of the parked events
+        #[arg(required_unless_present = "all_parked", conflicts_with = "all_parked")]
+        ids: Vec<String>,
+        /// Every parked event
+        #[arg(long)]
+        all_parked: bool,
+        /// The provider of the ids (needed only when both providers have a
+        /// parked event with the same id)
+        #[arg(long, value_enum)]
+        provider: Option<Provider>,
+    },
+    /// Ingest the dead letters again with this version of the crate
+    ///
+    /// Those that now decode become events (and are handled by the workers);
+    /// the others stay dead letters. The inbox has no call to delete a dead
+    /// letter, so the replayed ones are also kept as dead letters: running
+    /// this again stores nothing twice. PredictaID dead letters were checked
+    /// when received, but their signature was not kept: they are signed again
+    /// with the secret (--secret-env or --secret-file) to pass the inbox's check.
+    #[command(after_help = EXIT_CODES)]
+    ReplayDeadLetters {
+        #[command(flatten)]
+        secret: SecretArgs,
+    },
+}
+
+pub fn run(args: InboxArgs) -> Outcome {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::usage(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(async {
+        let inbox = Inbox::open(&args.database).await.map_err(|e| {
+            Failure::usage(format!(
+                "cannot open the inbox: {e} (pass --database sqlite://PATH or postgres://...)"
+            ))
+        })?;
+        match args.command {
+            InboxCommand::Stats => stats(&inbox, args.json).await,
+            InboxCommand::DeadLetters { limit } => dead_letters(&inbox, limit, args.json).await,
+            InboxCommand::Parked { limit } => parked(&inbox, limit, args.json).await,
+            InboxCommand::Requeue {
+                ids,
+                all_parked,
+                provider,
+            } => requeue(&inbox, ids, all_parked, provider, args.json).await,
+            InboxCommand::ReplayDeadLetters { secret } => replay(&inbox, &secret, args.json).await,
+        }
+    })
+}
+
+/// A database failure, as one line.
+fn failed(what: &str) -> impl Fn(kyc_webhooks_inbox::Error) -> Failure + '_ {
+    move |e| {
+        Failure::check(format!(
+            "cannot {what}: {e} (check that the database is reachable)"
+        ))
+    }
+}
+
+async fn stats(inbox: &Inbox, json: bool) -> Outcome {
+    let counts = inbox.counts().await.map_err(failed("count the events"))?;
+    if json {
+        let record = serde_json::json!({
+            "pending": counts.pending,
+            "running": counts.running,
+            "done": counts.done,
+            "parked": counts.parked,
+            "dead_letters": counts.dead_letters,
+        });
+        print(&format!("{record}\n"));
+    } else {
+        print(&format!(
+            "events: {} (pending {}, running {}, done {}, parked {})\ndead letters: {}\n",
+            counts.events(),
+            counts.pending,
+            counts.running,
+            counts.done,
+            counts.parked,
+            counts.dead_letters
+        ));
+    }
+    Ok(0)
+}
+
+/// A dead letter, as a JSON line.
+#[derive(Serialize)]
+struct DeadLetterLine<'a> {
+    provider: &'static str,
+    content_sha256: &'a str,
+    batch_index: Option<u64>,
+    received_at: String,
+    error: &'a str,
+    body: String,
+}
+
+async fn dead_letters(inbox: &Inbox, limit: u32, json: bool) -> Outcome {
+    let letters = inbox
+        .dead_letters(limit)
+        .await
+        .map_err(failed("list the dead letters"))?;
+    let mut out = String::new();
+    for letter in &letters {
+        let body = String::from_utf8_lossy(&letter.body).into_owned();
+        if json {
+            let line = DeadLetterLine {
+                provider: letter.provider.as_str(),
+                content_sha256: &letter.content_sha256,
+                batch_index: letter.batch_index,
+                received_at: letter.received_at.to_rfc3339(),
+                error: &letter.error,
+                body,
+            };
+            let _ = writeln!(out, "{}", serde_json::to_string(&line).expect("serializes"));
+        } else {
+            let at = letter
+                .batch_index
+                .map_or_else(String::new, |i| format!(" (batch index {i})"));
+            let _ = writeln!(
+                out,
+                "{} {} received {}{at}\n    error: {}\n    body: {}",
+                letter.provider,
+                &letter.content_sha256[..letter.content_sha256.len().min(12)],
+                letter.received_at.to_rfc3339(),
+                letter.error,
+                body
+            );
+        }
+    }
+    if !json {
+        let _ = writeln!(out, "{} dead letter(s)", letters.len());
+    }
+    print(&out);
+    Ok(0)
+}
+
+/// A parked event, as a JSON line.
+#[derive(Serialize)]
+struct ParkedLine<'a> {
+    provider: &'static str,
+    id: &'a str,
+    event_type: &'a str,
+    subject: &'a str,
+    attempts: u32,
+    last_error: Option<&'a str>,
+    received_at: String,
+}
+
+async fn parked(inbox: &Inbox, limit: u32, json: bool) -> Outcome {
+    let events = inbox
+        .parked(limit)
+        .await
+        .map_err(failed("list the parked events"))?;
+    let mut out = String::new();
+    for event in &events {
+        if json {
+            let line = ParkedLine {
+                provider: event.provider.as_str(),
+                id: &event.event_id,
+                event_type: &event.event_type,
+                subject: &event.subject,
+                attempts: event.attempts,
+                last_error: event.last_error.as_deref(),
+                received_at: event.received_at.to_rfc3339(),
+            };
+            let _ = writeln!(out, "{}", serde_json::to_string(&line).expect("serializes"));
+        } else {
+            let _ = writeln!(
+                out,
+                "{} {} {} subject={} attempts={}\n    error: {}",
+                event.provider,
+                event.event_type,
+                event.event_id,
+                event.subject,
+                event.attempts,
+                event.last_error.as_deref().unwrap_or("-")
+            );
+        }
+    }
+    if !json {
+        let _ = writeln!(out, "{} parked event(s)", events.len());
+    }
+    print(&out);
+    Ok(0)
+}
+
+/// The parked event with this id, of `provider` when given.
+async fn find_parked(
+    inbox: &Inbox,
+    id: &str,
+    provider: Option<Provider>,
+) -> Result<StoredEvent, Failure> {
+    let providers: &[InboxProvider] = match provider {
+        Some(Provider::Spektr) => &[InboxProvider::Spektr],
+        Some(Provider::Predictaid) => &[InboxProvider::PredictaId],
+        None => &[InboxProvider::Spektr, InboxProvider::PredictaId],
+    };
+    let mut found = Vec::new();
+    for &provider in providers {
+        if let Some(event) = inbox
+            .event(provider, id)
+            .await
+            .map_err(failed("look the event up"))?
+        {
+            if event.state == State::Parked {
+                found.push(event);
+            }
+        }
+    }
+    match found.len() {
+        1 => Ok(found.remove(0)),
+        0 => Err(Failure::check(format!(
+            "no parked event has id {id:?} (run `kyc-webhooks inbox parked` to list them)"
+        ))),
+        _ => Err(Failure::usage(format!(
+            "both providers have a parked event with id {id:?}: pass --provider"
+        ))),
+    }
+}
+
+async fn requeue(
+    inbox: &Inbox,
+    ids: Vec<String>,
+    all_parked: bool,
+    provider: Option<Provider>,
+    json: bool,
+) -> Outcome {
+    let mut targets = Vec::new();
+    if all_parked {
+        let counts = inbox.counts().await.map_err(failed("count the events"))?;
+        let limit = u32::try_from(counts.parked).unwrap_or(u32::MAX);
+        for event in inbox
+            .parked(limit)
+            .await
+            .map_err(failed("list the parked events"))?
+        {
+            targets.push((event.provider, event.event_id));
+        }
+    } else {
+        for id in &ids {
+            let event = find_parked(inbox, id, provider).await?;
+            targets.push((event.provider, event.event_id));
+        }
+    }
+    let bar = progress(targets.len());
+    for (provider, id) in &targets {
+        inbox
+            .requeue(*provider, id)
+            .await
+            .map_err(failed("re-queue the event"))?;
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    if json {
+        print(&format!(
+            "{}\n",
+            serde_json::json!({"requeued": targets.len()})
+        ));
+    } else {
+        print(&format!("re-queued {} event(s)\n", targets.len()));
+    }
+    Ok(0)
+}
+
+/// A progress bar on stderr for long runs (hidden when stderr is not a
+/// terminal, and for short ones).
+fn progress(len: usize) -> ProgressBar {
+    if len < 50 {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len as u64);
+    if let Ok(style) = ProgressStyle::with_template("{bar:40} {pos}/{len}, eta {eta}") {
+        bar.set_style(style);
+    }
+    bar
+}
+
+async fn replay(inbox: &Inbox, secret: &SecretArgs, json: bool) -> Outcome {
+    let counts = inbox
+        .counts()
+        .await
+        .map_err(failed("count the dead letters"))?;
+    let limit = u32::try_from(counts.dead_letters).unwrap_or(u32::MAX);
+    let letters = inbox
+        .dead_letters(limit)
+        .await
+        .map_err(failed("list the dead letters"))?;
+    let needs_secret = letters
+        .iter()
+        .any(|letter| letter.provider == InboxProvider::PredictaId);
+    let secret = if needs_secret {
+        Some(secret.load()?)
+    } else {
+        None
+    };
+    let (mut now_events, mut already, mut still_dead) = (0usize, 0usize, 0usize);
+    let bar = progress(letters.len());
+    for letter in &letters {
+        let receipt = replay_one(inbox, letter, secret.as_deref()).await?;
+        for event in &receipt.events {
+            match event.outcome {
+                Stored::Stored => now_events += 1,
+                Stored::AlreadyStored => already += 1,
+                _ => still_dead += 1,
+            }
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    if json {
+        let record = serde_json::json!({
+            "dead_letters": letters.len(),
+            "now_events": now_events,
+            "already_events": already,
+            "still_dead": still_dead,
+        });
+        print(&format!("{record}\n"));
+    } else {
+        print(&format!(
+            "replayed {} dead letter(s): {now_events} now stored as events, {already} already were, {still_dead} still do not decode\n",
+            letters.len()
+        ));
+    }
+    Ok(0)
+}
+
+/// Ingests one dead letter again: a Spektr event slice wrapped in a batch, a
+/// whole Spektr body as it is, a PredictaID body signed again.
+async fn replay_one(
+    inbox: &Inbox,
+    letter: &DeadLetter,
+    secret: Option<&[u8]>,
+) -> Result<kyc_webhooks_inbox::Receipt, Failure> {
+    let result = match letter.provider {
+        InboxProvider::Spektr => {
+            let mut body = letter.body.clone();
+            if letter.batch_index.is_some() {
+                let mut batch = b"{\"results\":[".to_vec();
+                batch.extend_from_slice(&body);
+                batch.extend_from_slice(b"]}");
+                body = batch;
+            }
+            inbox.ingest_spektr(body).await
+        }
+        InboxProvider::PredictaId => {
+            let secret = secret.expect("loaded when a PredictaID dead letter exists");
+            let signature = predictaid::sign(&letter.body, secret);
+            let secrets = Secrets::new([secret.to_vec()]);
+            inbox
+                .ingest_predictaid(&secrets, letter.body.clone(), Some(&signature), None)
+                .await
+        }
+    };
+    result.map_err(failed("ingest a dead letter again"))
+}
