@@ -1,6 +1,8 @@
-//! Runs `kyc-webhooks inbox` as a process on a SQLite inbox that the test
-//! fills through the inbox crate's API: stored events, a dead letter, and
-//! events parked by a handler that always fails.
+//! Runs `kyc-webhooks inbox` as a process on an inbox that the test fills
+//! through the inbox crate's API: stored events, a dead letter, and events
+//! parked by a handler that always fails. On SQLite, and on PostgreSQL when
+//! `KYC_WEBHOOKS_TEST_POSTGRES` names a server (as `.ci/run` sets it), in a
+//! schema of the test's own.
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -83,6 +85,43 @@ fn fill(url: &str) {
 #[test]
 fn inbox_lists_counts_requeues_and_replays_on_sqlite() {
     let (dir, url) = database();
+    lists_counts_requeues_and_replays(&url);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn inbox_lists_counts_requeues_and_replays_on_postgres() {
+    let Ok(admin) = std::env::var("KYC_WEBHOOKS_TEST_POSTGRES") else {
+        eprintln!("PostgreSQL test skipped: KYC_WEBHOOKS_TEST_POSTGRES is not set");
+        return;
+    };
+    let schema = format!(
+        "kyc_cli_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let sql = |statement: String| {
+        runtime.block_on(async {
+            let (client, connection) = tokio_postgres::connect(&admin, tokio_postgres::NoTls)
+                .await
+                .expect("KYC_WEBHOOKS_TEST_POSTGRES names a reachable server");
+            tokio::spawn(connection);
+            client.batch_execute(&statement).await.unwrap();
+        })
+    };
+    sql(format!("CREATE SCHEMA {schema}"));
+    let separator = if admin.contains('?') { '&' } else { '?' };
+    let url = format!("{admin}{separator}options=-csearch_path%3D{schema}");
+    lists_counts_requeues_and_replays(&url);
+    sql(format!("DROP SCHEMA {schema} CASCADE"));
+}
+
+fn lists_counts_requeues_and_replays(url: &str) {
+    let url = url.to_owned();
     fill(&url);
 
     let stats = ok_json(&inbox(&url, &["stats", "--json"]));
@@ -136,8 +175,6 @@ fn inbox_lists_counts_requeues_and_replays_on_sqlite() {
     );
     let stats = ok_json(&inbox(&url, &["stats", "--json"]));
     assert_eq!(stats["dead_letters"], 1);
-
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
