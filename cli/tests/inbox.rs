@@ -13,6 +13,9 @@ use kyc_webhooks::testing;
 use kyc_webhooks_inbox::{Handler, Inbox, WorkerOptions};
 use serde_json::Value;
 
+/// The PredictaID webhook secret of the test's deliveries.
+const SECRET: &[u8] = b"whsec_inbox_test";
+
 /// A fresh SQLite inbox URL in a directory of its own.
 fn database() -> (PathBuf, String) {
     let dir = std::env::temp_dir().join(format!(
@@ -30,7 +33,10 @@ fn inbox(url: &str, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_kyc-webhooks"))
         .args(["inbox", "--database", url])
         .args(args)
-        .env_remove("PREDICTAID_WEBHOOK_SECRET")
+        .env(
+            "PREDICTAID_WEBHOOK_SECRET",
+            std::str::from_utf8(SECRET).unwrap(),
+        )
         .output()
         .unwrap()
 }
@@ -67,6 +73,17 @@ fn fill(url: &str) {
             .await
             .unwrap();
         assert_eq!((receipt.stored(), receipt.dead_lettered()), (2, 1));
+        // An authentic PredictaID delivery that does not decode.
+        let mut event = serde_json::to_value(testing::predictaid::session_created()).unwrap();
+        event["data"]["status"] = 7.into();
+        let body = serde_json::to_vec(&event).unwrap();
+        let signature = kyc_webhooks::predictaid::sign(&body, SECRET);
+        let secrets = kyc_webhooks::predictaid::Secrets::new([SECRET]);
+        let receipt = inbox
+            .ingest_predictaid(&secrets, body, Some(&signature), None)
+            .await
+            .unwrap();
+        assert_eq!(receipt.dead_lettered(), 1);
 
         let options = WorkerOptions {
             max_attempts: 1,
@@ -127,7 +144,7 @@ fn lists_counts_requeues_and_replays(url: &str) {
     let stats = ok_json(&inbox(&url, &["stats", "--json"]));
     assert_eq!(
         stats,
-        serde_json::json!({"pending": 0, "running": 0, "done": 0, "parked": 2, "dead_letters": 1})
+        serde_json::json!({"pending": 0, "running": 0, "done": 0, "parked": 2, "dead_letters": 2})
     );
 
     let output = inbox(&url, &["parked", "--json"]);
@@ -141,7 +158,15 @@ fn lists_counts_requeues_and_replays(url: &str) {
     assert_eq!(parked[0]["last_error"], "boom");
     assert_eq!(parked[0]["attempts"], 1);
 
-    let letters = ok_json(&inbox(&url, &["dead-letters", "--json"]));
+    let output = inbox(&url, &["dead-letters", "--json"]);
+    assert_eq!(output.status.code(), Some(0));
+    let letters: Vec<Value> = stdout(&output)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(letters.len(), 2);
+    assert_eq!(letters[1]["provider"], "predictaid");
+    let letters = &letters[0];
     assert_eq!(letters["batch_index"], 2);
     assert!(
         letters["error"].as_str().unwrap().contains("processId"),
@@ -167,14 +192,15 @@ fn lists_counts_requeues_and_replays(url: &str) {
         (&2.into(), &0.into())
     );
 
-    // The dead letter still does not decode with this crate: it stays.
+    // The dead letters still do not decode with this crate: they stay (the
+    // PredictaID one signed again passes the inbox's check).
     let replay = ok_json(&inbox(&url, &["replay-dead-letters", "--json"]));
     assert_eq!(
         replay,
-        serde_json::json!({"dead_letters": 1, "now_events": 0, "already_events": 0, "still_dead": 1})
+        serde_json::json!({"dead_letters": 2, "now_events": 0, "already_events": 0, "still_dead": 2})
     );
     let stats = ok_json(&inbox(&url, &["stats", "--json"]));
-    assert_eq!(stats["dead_letters"], 1);
+    assert_eq!(stats["dead_letters"], 2);
 }
 
 #[test]
