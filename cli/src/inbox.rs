@@ -123,16 +123,29 @@ fn failed(what: &str) -> impl Fn(kyc_webhooks_inbox::Error) -> Failure + '_ {
 async fn stats(inbox: &Inbox, json: bool) -> Outcome {
     let counts = inbox.counts().await.map_err(failed("count the events"))?;
     if json {
+        let by_type: Vec<serde_json::Value> = counts
+            .by_type
+            .iter()
+            .map(|row| {
+                serde_json::json!({
+                    "provider": row.provider.as_str(),
+                    "type": row.event_type,
+                    "state": row.state.as_str(),
+                    "count": row.count,
+                })
+            })
+            .collect();
         let record = serde_json::json!({
             "pending": counts.pending,
             "running": counts.running,
             "done": counts.done,
             "parked": counts.parked,
             "dead_letters": counts.dead_letters,
+            "by_type": by_type,
         });
         print(&format!("{record}\n"));
     } else {
-        print(&format!(
+        let mut out = format!(
             "events: {} (pending {}, running {}, done {}, parked {})\ndead letters: {}\n",
             counts.events(),
             counts.pending,
@@ -140,7 +153,17 @@ async fn stats(inbox: &Inbox, json: bool) -> Outcome {
             counts.done,
             counts.parked,
             counts.dead_letters
-        ));
+        );
+        for row in &counts.by_type {
+            out.push_str(&format!(
+                "{}\t{}\t{}\t{}\n",
+                row.provider,
+                row.event_type,
+                row.state.as_str(),
+                row.count
+            ));
+        }
+        print(&out);
     }
     Ok(0)
 }
@@ -365,6 +388,18 @@ async fn replay(inbox: &Inbox, secret: &SecretArgs, json: bool) -> Outcome {
                 Stored::AlreadyStored => already += 1,
                 _ => still_dead += 1,
             }
+        }
+        // Everything in it is now an event (committed above): the dead letter
+        // goes. One that still does not decode, even in part, stays.
+        let all_events = receipt
+            .events
+            .iter()
+            .all(|event| matches!(event.outcome, Stored::Stored | Stored::AlreadyStored));
+        if all_events && !receipt.events.is_empty() {
+            inbox
+                .remove_dead_letter(letter.provider, &letter.content_sha256)
+                .await
+                .map_err(failed("remove a replayed dead letter"))?;
         }
         bar.inc(1);
     }

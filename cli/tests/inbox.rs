@@ -142,9 +142,11 @@ fn lists_counts_requeues_and_replays(url: &str) {
     fill(&url);
 
     let stats = ok_json(&inbox(&url, &["stats", "--json"]));
+    let by_type = |ty: &str| serde_json::json!({"provider": "spektr", "type": ty, "state": "parked", "count": 1});
     assert_eq!(
         stats,
-        serde_json::json!({"pending": 0, "running": 0, "done": 0, "parked": 2, "dead_letters": 2})
+        serde_json::json!({"pending": 0, "running": 0, "done": 0, "parked": 2, "dead_letters": 2,
+                           "by_type": [by_type("customer_status_changed"), by_type("process_run_end")]})
     );
 
     let output = inbox(&url, &["parked", "--json"]);
@@ -201,6 +203,38 @@ fn lists_counts_requeues_and_replays(url: &str) {
     );
     let stats = ok_json(&inbox(&url, &["stats", "--json"]));
     assert_eq!(stats["dead_letters"], 2);
+}
+
+/// A dead letter that an earlier crate version wrote (it could not decode an
+/// event this version can) becomes an event and leaves the dead letters.
+#[test]
+fn replay_turns_a_dead_letter_that_now_decodes_into_an_event() {
+    let (dir, url) = database();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(Inbox::open(&url)).unwrap(); // creates the schema
+    let event = serde_json::to_vec(&testing::spektr::alert_escalated()).unwrap();
+    rusqlite::Connection::open(dir.join("inbox.db"))
+        .unwrap()
+        .execute(
+            "INSERT INTO inbox_dead_letters
+                 (provider, content_sha256, batch_index, error, body, received_at)
+             VALUES ('spektr', 'written-by-an-earlier-version', 0, 'unknown variant', ?1, 0)",
+            [&event],
+        )
+        .unwrap();
+
+    let replay = ok_json(&inbox(&url, &["replay-dead-letters", "--json"]));
+    assert_eq!(
+        replay,
+        serde_json::json!({"dead_letters": 1, "now_events": 1, "already_events": 0, "still_dead": 0})
+    );
+    let stats = ok_json(&inbox(&url, &["stats", "--json"]));
+    assert_eq!(stats["dead_letters"], 0);
+    assert_eq!(
+        stats["by_type"],
+        serde_json::json!([{"provider": "spektr", "type": "alert_escalated", "state": "pending", "count": 1}])
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

@@ -141,6 +141,16 @@ pub enum State {
 }
 
 impl State {
+    /// The name stored in the `state` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Pending => "pending",
+            State::Running => "running",
+            State::Done => "done",
+            State::Parked => "parked",
+        }
+    }
+
     fn from_column(text: &str) -> State {
         match text {
             "running" => State::Running,
@@ -196,7 +206,7 @@ pub struct DeadLetter {
 }
 
 /// How many events are in each state, and how many dead letters are stored.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Counts {
     /// Waiting for a worker.
     pub pending: u64,
@@ -208,12 +218,41 @@ pub struct Counts {
     pub parked: u64,
     /// Rows of `inbox_dead_letters`.
     pub dead_letters: u64,
+    /// Events by provider, type and state, in that order (states with no
+    /// event left out).
+    pub by_type: Vec<TypeCount>,
+}
+
+/// How many events of one provider and type are in one state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TypeCount {
+    /// The provider.
+    pub provider: Provider,
+    /// The event type (`eventType` / `type`), as sent.
+    pub event_type: String,
+    /// The state.
+    pub state: State,
+    /// How many.
+    pub count: u64,
 }
 
 impl Counts {
-    fn add(&mut self, state: &str, n: i64) {
-        let n = n.max(0) as u64;
-        match State::from_column(state) {
+    /// Adds a row of `SELECT provider, event_type, state, COUNT(*) ... GROUP
+    /// BY provider, event_type, state`.
+    fn add_row(&mut self, provider: &str, event_type: String, state: &str, n: i64) {
+        let count = n.max(0) as u64;
+        let state = State::from_column(state);
+        self.add(state, count);
+        self.by_type.push(TypeCount {
+            provider: Provider::from_column(provider),
+            event_type,
+            state,
+            count,
+        });
+    }
+
+    fn add(&mut self, state: State, n: u64) {
+        match state {
             State::Pending => self.pending += n,
             State::Running => self.running += n,
             State::Done => self.done += n,
@@ -427,8 +466,22 @@ impl Inbox {
         self.backend.dead_letters(i64::from(limit)).await
     }
 
-    /// How many events are in each state.
+    /// How many events are in each state (in all, and by provider and type),
+    /// and how many dead letters are stored.
     pub async fn counts(&self) -> Result<Counts> {
         self.backend.counts().await
+    }
+
+    /// Removes a dead letter (by its provider and `content_sha256`): once it
+    /// has been ingested again and is now stored as an event, say. `false`
+    /// when there was no such dead letter.
+    pub async fn remove_dead_letter(
+        &self,
+        provider: Provider,
+        content_sha256: &str,
+    ) -> Result<bool> {
+        self.backend
+            .remove_dead_letter(provider, content_sha256)
+            .await
     }
 }

@@ -235,6 +235,12 @@ async fn dead_letters_are_stored_once_per_content_with_a_bounded_error(db: &Db) 
         dead[0].error.len()
     );
     assert!(dead[0].body.len() > 30_000);
+
+    // Removed by its provider and content hash, once; then it may come again.
+    let (provider, sha) = (dead[0].provider, dead[0].content_sha256.clone());
+    assert!(inbox.remove_dead_letter(provider, &sha).await.unwrap());
+    assert!(!inbox.remove_dead_letter(provider, &sha).await.unwrap());
+    assert_eq!(inbox.counts().await.unwrap().dead_letters, 0);
 }
 
 async fn predictaid_is_authenticated_before_anything_is_stored(db: &Db) {

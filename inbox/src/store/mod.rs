@@ -176,6 +176,17 @@ impl Backend {
             Backend::Postgres(p) => p.dead_letters(limit).await,
         }
     }
+
+    pub(crate) async fn remove_dead_letter(
+        &self,
+        provider: Provider,
+        sha256: &str,
+    ) -> Result<bool> {
+        match self {
+            Backend::Sqlite(s) => s.remove_dead_letter(provider, sha256).await,
+            Backend::Postgres(p) => p.remove_dead_letter(provider, sha256).await,
+        }
+    }
 }
 
 /// Marks, for rows in order, which were new, given the keys the database

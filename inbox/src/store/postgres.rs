@@ -276,12 +276,18 @@ impl Postgres {
         for row in self
             .query(
                 "counting events",
-                "SELECT state, COUNT(*) FROM inbox_events GROUP BY state",
+                "SELECT provider, event_type, state, COUNT(*) FROM inbox_events
+                 GROUP BY provider, event_type, state ORDER BY provider, event_type, state",
                 &[],
             )
             .await?
         {
-            counts.add(row.get::<_, &str>(0), row.get(1));
+            counts.add_row(
+                row.get::<_, &str>(0),
+                row.get::<_, String>(1),
+                row.get::<_, &str>(2),
+                row.get(3),
+            );
         }
         let dead = self
             .query(
@@ -292,6 +298,21 @@ impl Postgres {
             .await?;
         counts.dead_letters = dead.first().map_or(0, |row| row.get::<_, i64>(0)) as u64;
         Ok(counts)
+    }
+
+    pub(crate) async fn remove_dead_letter(
+        &self,
+        provider: Provider,
+        sha256: &str,
+    ) -> Result<bool> {
+        let n = self
+            .execute(
+                "removing a dead letter",
+                "DELETE FROM inbox_dead_letters WHERE provider = $1 AND content_sha256 = $2",
+                &[&provider.as_str(), &sha256],
+            )
+            .await?;
+        Ok(n == 1)
     }
 
     pub(crate) async fn dead_letters(&self, limit: i64) -> Result<Vec<DeadLetter>> {

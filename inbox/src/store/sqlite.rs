@@ -315,16 +315,25 @@ impl Sqlite {
         self.with_conn(|conn| {
             let mut counts = Counts::default();
             let mut stmt = conn
-                .prepare("SELECT state, COUNT(*) FROM inbox_events GROUP BY state")
+                .prepare(
+                    "SELECT provider, event_type, state, COUNT(*) FROM inbox_events
+                     GROUP BY provider, event_type, state ORDER BY provider, event_type, state",
+                )
                 .map_err(Error::sqlite("counting events"))?;
             let rows = stmt
                 .query_map([], |row| {
-                    Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+                    Ok((
+                        row.get::<_, String>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get::<_, String>(2)?,
+                        row.get::<_, i64>(3)?,
+                    ))
                 })
                 .map_err(Error::sqlite("counting events"))?;
             for row in rows {
-                let (state, n) = row.map_err(Error::sqlite("counting events"))?;
-                counts.add(&state, n);
+                let (provider, event_type, state, n) =
+                    row.map_err(Error::sqlite("counting events"))?;
+                counts.add_row(&provider, event_type, &state, n);
             }
             counts.dead_letters =
                 conn.query_row("SELECT COUNT(*) FROM inbox_dead_letters", [], |row| {
@@ -332,6 +341,24 @@ impl Sqlite {
                 })
                 .map_err(Error::sqlite("counting dead letters"))? as u64;
             Ok(counts)
+        })
+        .await
+    }
+
+    pub(crate) async fn remove_dead_letter(
+        self: &Arc<Self>,
+        provider: Provider,
+        sha256: &str,
+    ) -> Result<bool> {
+        let sha256 = sha256.to_owned();
+        self.with_conn(move |conn| {
+            let n = conn
+                .execute(
+                    "DELETE FROM inbox_dead_letters WHERE provider = ?1 AND content_sha256 = ?2",
+                    params![provider.as_str(), sha256],
+                )
+                .map_err(Error::sqlite("removing a dead letter"))?;
+            Ok(n == 1)
         })
         .await
     }
