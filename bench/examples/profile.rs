@@ -7,12 +7,13 @@
 //! ```
 //!
 //! Arguments: the criterion group of the body (`mixed-documented`,
-//! `mixed-sorted`, `free-form-heavy-documented`, ...), the row (`strict`,
-//! `lenient`, `value`, `ignored`) and the number of iterations.
+//! `mixed-sorted`, `free-form-heavy-documented`, `predictaid-sorted`, ...),
+//! the row (`strict`, `lenient`, `value`, `ignored`; PredictaID: `strict`,
+//! `value`) and the number of iterations.
 
 use std::hint::black_box;
 
-use kyc_webhooks::spektr;
+use kyc_webhooks::{predictaid, spektr};
 use kyc_webhooks_bench::{bodies, Input};
 use serde::de::IgnoredAny;
 
@@ -25,8 +26,22 @@ fn main() {
         .into_iter()
         .find(|body| body.group == group)
         .unwrap_or_else(|| panic!("no body {group}"));
-    let Input::SpektrBatch(bytes) = body.input else {
-        panic!("{group} is not a Spektr batch");
+    let bytes = match body.input {
+        Input::SpektrBatch(bytes) => bytes,
+        Input::PredictaidEvents(events) => {
+            for _ in 0..iterations {
+                for event in &events {
+                    match row {
+                        "strict" => drop(black_box(predictaid::parse(event).unwrap())),
+                        "value" => drop(black_box(
+                            serde_json::from_slice::<serde_json::Value>(event).unwrap(),
+                        )),
+                        other => panic!("unknown row {other} for PredictaID"),
+                    }
+                }
+            }
+            return;
+        }
     };
     for _ in 0..iterations {
         match row {
