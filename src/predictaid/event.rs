@@ -10,7 +10,6 @@ use std::hash::{Hash, Hasher};
 use serde::{Deserialize, Serialize, Serializer};
 
 use super::*;
-use crate::raw::{decode_buffered, unknown_data};
 use crate::wire::enums::open_enum;
 use crate::wire::time::{serialize_rfc3339, Rfc3339};
 use crate::wire::{set_once, DataSlot, Key};
@@ -343,15 +342,11 @@ impl<'de> Visitor<'de> for EventVisitor {
             }
         }
         let (name, known) = type_name.ok_or_else(|| de::Error::missing_field("type"))?;
-        let data = match data.ok_or_else(|| de::Error::missing_field("data"))? {
-            DataSlot::Typed(payload) => payload,
-            DataSlot::Buffered(raw) => match known {
-                Some(known) => decode_buffered(DataSeed(known), &raw)?,
-                None => {
-                    Payload::Other(UnknownPayload::new(name.0.into_owned(), unknown_data(raw)?))
-                }
-            },
-        };
+        let data = data
+            .ok_or_else(|| de::Error::missing_field("data"))?
+            .finish(known.map(DataSeed), |raw| {
+                Payload::Other(UnknownPayload::new(name.0.into_owned(), raw))
+            })?;
         let occurred_at = occurred_at.ok_or_else(|| de::Error::missing_field("occurredAt"))?;
         Ok(Event {
             id: id.ok_or_else(|| de::Error::missing_field("id"))?,

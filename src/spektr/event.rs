@@ -10,7 +10,6 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize, Serializer};
 
 use super::*;
-use crate::raw::{decode_buffered, unknown_data};
 use crate::wire::time::{Millis, MillisRef};
 use crate::wire::{set_once, DataSlot, Key};
 use crate::{Extra, Provider, RawJson};
@@ -301,15 +300,11 @@ impl<'de> Visitor<'de> for EventVisitor {
             }
         }
         let (name, known) = event_type.ok_or_else(|| de::Error::missing_field("eventType"))?;
-        let data = match data.ok_or_else(|| de::Error::missing_field("data"))? {
-            DataSlot::Typed(payload) => payload,
-            DataSlot::Buffered(raw) => match known {
-                Some(known) => decode_buffered(DataSeed(known), &raw)?,
-                None => {
-                    Payload::Other(UnknownPayload::new(name.0.into_owned(), unknown_data(raw)?))
-                }
-            },
-        };
+        let data = data
+            .ok_or_else(|| de::Error::missing_field("data"))?
+            .finish(known.map(DataSeed), |raw| {
+                Payload::Other(UnknownPayload::new(name.0.into_owned(), raw))
+            })?;
         Ok(Event {
             id: id.ok_or_else(|| de::Error::missing_field("id"))?,
             spektr_id: spektr_id.ok_or_else(|| de::Error::missing_field("spektrId"))?,

@@ -15,6 +15,8 @@ use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, MapAccess, Vis
 
 use serde_json::value::RawValue;
 
+use crate::raw::{decode_buffered, unknown_data};
+
 pub(crate) mod enums;
 pub(crate) mod event_type;
 pub(crate) mod record;
@@ -89,5 +91,24 @@ impl<T> DataSlot<T> {
             Some(seed) => DataSlot::Typed(map.next_value_seed(seed)?),
             None => DataSlot::Buffered(map.next_value::<Box<RawValue>>()?),
         })
+    }
+
+    /// The typed data once the whole event is read: as read, or decoded from
+    /// the buffer with `seed` (the type is known), or kept by `unknown` as an
+    /// unknown type's data (checked as any [`RawJson`](crate::RawJson) is).
+    pub(crate) fn finish<S, E>(
+        self,
+        seed: Option<S>,
+        unknown: impl FnOnce(crate::RawJson) -> T,
+    ) -> Result<T, E>
+    where
+        S: for<'a> DeserializeSeed<'a, Value = T>,
+        E: de::Error,
+    {
+        match (self, seed) {
+            (DataSlot::Typed(data), _) => Ok(data),
+            (DataSlot::Buffered(raw), Some(seed)) => decode_buffered(seed, &raw),
+            (DataSlot::Buffered(raw), None) => Ok(unknown(unknown_data(raw)?)),
+        }
     }
 }
