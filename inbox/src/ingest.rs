@@ -3,7 +3,7 @@
 use kyc_webhooks::predictaid::Secrets;
 use sha2::{Digest, Sha256};
 
-use crate::decode;
+use crate::decode::{self, Meta};
 use crate::recover::{self, Split};
 use crate::store::{NewDeadLetter, NewEvent, Row};
 use crate::{Error, Provider, Result};
@@ -60,24 +60,7 @@ pub(crate) fn plan_spektr(body: &[u8]) -> Result<Vec<Planned>> {
         .map(|piece| {
             let index = piece.index;
             match decode::spektr_event(piece.bytes) {
-                Ok((_, meta)) if meta.id.is_empty() => Planned {
-                    index,
-                    id: None,
-                    row: dead(Provider::Spektr, index, piece.bytes, EMPTY_ID.to_owned()),
-                },
-                Ok((_, meta)) => Planned {
-                    index,
-                    id: Some(meta.id.clone()),
-                    row: Row::Event(NewEvent {
-                        provider: Provider::Spektr,
-                        event_id: meta.id,
-                        event_type: meta.type_name,
-                        subject: meta.subject,
-                        occurred_at: meta.occurred_at,
-                        // Decoding succeeded, so the bytes are UTF-8.
-                        body: String::from_utf8_lossy(piece.bytes).into_owned(),
-                    }),
-                },
+                Ok((_, meta)) => decoded(Provider::Spektr, index, piece.bytes, meta),
                 Err(error) => {
                     let error = match index {
                         Some(i) => format!("results[{i}]: {error}"),
@@ -94,6 +77,31 @@ pub(crate) fn plan_spektr(body: &[u8]) -> Result<Vec<Planned>> {
         .collect())
 }
 
+/// The row of an event that decoded: an event, or a dead letter when its id
+/// is empty (an empty id cannot deduplicate).
+fn decoded(provider: Provider, index: Option<usize>, bytes: &[u8], meta: Meta) -> Planned {
+    if meta.id.is_empty() {
+        return Planned {
+            index,
+            id: None,
+            row: dead(provider, index, bytes, EMPTY_ID.to_owned()),
+        };
+    }
+    Planned {
+        index,
+        id: Some(meta.id.clone()),
+        row: Row::Event(NewEvent {
+            provider,
+            event_id: meta.id,
+            event_type: meta.type_name,
+            subject: meta.subject,
+            occurred_at: meta.occurred_at,
+            // Decoding succeeded, so the bytes are UTF-8.
+            body: String::from_utf8_lossy(bytes).into_owned(),
+        }),
+    }
+}
+
 /// Plans a PredictaID delivery: authenticated first, then one row.
 pub(crate) fn plan_predictaid(
     secrets: &Secrets,
@@ -108,26 +116,7 @@ pub(crate) fn plan_predictaid(
         Ok((event, meta)) => {
             decode::check_predictaid_event_id(&event, event_id_header)
                 .map_err(Error::EventIdMismatch)?;
-            if meta.id.is_empty() {
-                Planned {
-                    index: None,
-                    id: None,
-                    row: dead(Provider::PredictaId, None, body, EMPTY_ID.to_owned()),
-                }
-            } else {
-                Planned {
-                    index: None,
-                    id: Some(meta.id.clone()),
-                    row: Row::Event(NewEvent {
-                        provider: Provider::PredictaId,
-                        event_id: meta.id,
-                        event_type: meta.type_name,
-                        subject: meta.subject,
-                        occurred_at: meta.occurred_at,
-                        body: String::from_utf8_lossy(body).into_owned(),
-                    }),
-                }
-            }
+            decoded(Provider::PredictaId, None, body, meta)
         }
         Err(error) => Planned {
             index: None,

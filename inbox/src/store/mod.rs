@@ -67,6 +67,38 @@ pub(crate) enum Backend {
 /// a delivery sent meanwhile waits for one of them, not for all.
 pub(crate) const MAX_ROWS_PER_COMMIT: usize = 2_000;
 
+/// Rows to commit, and where to answer once they are committed (or not).
+pub(crate) struct Job {
+    pub(crate) rows: Vec<Row>,
+    pub(crate) reply: tokio::sync::oneshot::Sender<Result<Vec<bool>>>,
+}
+
+/// A writer's next commit group: `first`, then the jobs already waiting, up
+/// to [`MAX_ROWS_PER_COMMIT`] rows; a job that would overflow the group is
+/// `carried` to start the next one.
+pub(crate) fn commit_group(
+    first: Job,
+    jobs: &mut tokio::sync::mpsc::Receiver<Job>,
+    carried: &mut Option<Job>,
+) -> Vec<Job> {
+    let mut rows = first.rows.len();
+    let mut group = vec![first];
+    while rows < MAX_ROWS_PER_COMMIT {
+        match jobs.try_recv() {
+            Ok(job) if rows + job.rows.len() > MAX_ROWS_PER_COMMIT => {
+                *carried = Some(job);
+                break;
+            }
+            Ok(job) => {
+                rows += job.rows.len();
+                group.push(job);
+            }
+            Err(_) => break,
+        }
+    }
+    group
+}
+
 impl Backend {
     /// Opens the backend that `url` names and applies the migrations.
     pub(crate) async fn open(url: &str) -> Result<Backend> {

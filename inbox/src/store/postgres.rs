@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot};
 use tokio_postgres::{Client, NoTls};
 
-use super::{first_occurrences, AfterFailure, Claimed, Row, MAX_ROWS_PER_COMMIT};
+use super::{commit_group, first_occurrences, AfterFailure, Claimed, Job, Row};
 use crate::{Counts, DeadLetter, Error, Provider, Result, State, StoredEvent};
 
 /// The migrations shipped with the crate, in order.
@@ -24,11 +24,6 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[(
 /// processes never migrate, or claim, at the same time.
 const MIGRATION_LOCK: i64 = 0x6b79_6369_6e62_0001;
 const CLAIM_LOCK: i64 = 0x6b79_6369_6e62_0002;
-
-struct Job {
-    rows: Vec<Row>,
-    reply: oneshot::Sender<Result<Vec<bool>>>,
-}
 
 pub(crate) struct Postgres {
     url: String,
@@ -442,21 +437,7 @@ async fn run_writer(client: Client, url: String, mut jobs: mpsc::Receiver<Job>) 
                 None => break,
             },
         };
-        let mut rows = first.rows.len();
-        let mut group = vec![first];
-        while rows < MAX_ROWS_PER_COMMIT {
-            match jobs.try_recv() {
-                Ok(job) if rows + job.rows.len() > MAX_ROWS_PER_COMMIT => {
-                    carried = Some(job);
-                    break;
-                }
-                Ok(job) => {
-                    rows += job.rows.len();
-                    group.push(job);
-                }
-                Err(_) => break,
-            }
-        }
+        let group = commit_group(first, &mut jobs, &mut carried);
         if client.as_ref().is_none_or(Client::is_closed) {
             client = connect(&url).await.ok();
         }

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{AfterFailure, Claimed, Row, MAX_ROWS_PER_COMMIT};
+use super::{commit_group, AfterFailure, Claimed, Job, Row};
 use crate::{Counts, DeadLetter, Error, Provider, Result, State, StoredEvent};
 
 /// The migrations shipped with the crate, in order.
@@ -20,11 +20,6 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[(
 )];
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
-
-struct Job {
-    rows: Vec<Row>,
-    reply: oneshot::Sender<Result<Vec<bool>>>,
-}
 
 pub(crate) struct Sqlite {
     path: PathBuf,
@@ -446,21 +441,7 @@ fn run_writer(
                 None => break,
             },
         };
-        let mut rows = first.rows.len();
-        let mut group = vec![first];
-        while rows < MAX_ROWS_PER_COMMIT {
-            match jobs.try_recv() {
-                Ok(job) if rows + job.rows.len() > MAX_ROWS_PER_COMMIT => {
-                    carried = Some(job);
-                    break;
-                }
-                Ok(job) => {
-                    rows += job.rows.len();
-                    group.push(job);
-                }
-                Err(_) => break,
-            }
-        }
+        let group = commit_group(first, &mut jobs, &mut carried);
         let result = if gone {
             Err(Error::DatabaseGone { path: path.clone() }.to_string())
         } else {
