@@ -8,7 +8,8 @@ use kyc_webhooks::{predictaid, spektr, ErrorKind};
 use serde::Serialize;
 
 use crate::input::{detect, display_name, read_body, top_level_keys};
-use crate::{print, Failure, Outcome, Provider, EXIT_CODES};
+use crate::text::{escape, json};
+use crate::{print, print_err, Failure, Outcome, Provider, EXIT_CODES};
 
 /// Decode a delivery body and print its events
 ///
@@ -80,7 +81,7 @@ pub fn run(args: DecodeArgs) -> Outcome {
     };
     print(&out);
     if rejected > 0 {
-        eprintln!("{rejected} event(s) rejected");
+        print_err(&format!("{rejected} event(s) rejected"));
         Ok(1)
     } else {
         Ok(0)
@@ -117,7 +118,8 @@ fn decode_spektr(name: &str, body: &[u8]) -> Result<(Vec<Item<spektr::Event>>, b
     Ok((items, true))
 }
 
-/// Writes the items as text or JSON lines; returns how many were rejected.
+/// Writes the items as text (received text [`escape`]d) or JSON lines;
+/// returns how many were rejected.
 fn write_items<E: serde::Serialize>(
     out: &mut String,
     as_json: bool,
@@ -140,10 +142,10 @@ fn write_items<E: serde::Serialize>(
                     provider,
                     event,
                 };
-                let _ = writeln!(out, "{}", to_json(&record));
+                let _ = writeln!(out, "{}", json(&record));
             }
             Item::Event(event) => {
-                let _ = writeln!(out, "{at}{}", line(event));
+                let _ = writeln!(out, "{at}{}", escape(&line(event)));
             }
             Item::Rejected { error, raw } => {
                 rejected += 1;
@@ -158,10 +160,10 @@ fn write_items<E: serde::Serialize>(
                         },
                         raw,
                     };
-                    let _ = writeln!(out, "{}", to_json(&record));
+                    let _ = writeln!(out, "{}", json(&record));
                 } else {
-                    let _ = writeln!(out, "{at}REJECTED: {error}");
-                    let _ = writeln!(out, "    raw: {raw}");
+                    let _ = writeln!(out, "{at}REJECTED: {}", escape(&error.to_string()));
+                    let _ = writeln!(out, "    raw: {}", escape(raw));
                 }
             }
         }
@@ -192,10 +194,6 @@ struct ErrorJson<'a> {
     kind: &'static str,
     message: String,
     path: Option<&'a str>,
-}
-
-fn to_json<T: Serialize>(value: &T) -> String {
-    serde_json::to_string(value).expect("a JSON line serializes")
 }
 
 /// A stable name for an error kind.

@@ -11,7 +11,8 @@ use kyc_webhooks_inbox::{
 use serde::Serialize;
 
 use crate::input::SecretArgs;
-use crate::{print, Failure, Outcome, Provider, EXIT_CODES};
+use crate::text::{escape, escape_bytes, json};
+use crate::{print, print_err, Failure, Outcome, Provider, EXIT_CODES};
 
 /// Operate an inbox: counts, dead letters, parked events, re-queue, replay
 ///
@@ -73,11 +74,14 @@ enum InboxCommand {
     /// Ingest the dead letters again with this version of the crate
     ///
     /// Those that now decode become events (and are handled by the workers);
-    /// the others stay dead letters. The inbox has no call to delete a dead
-    /// letter, so the replayed ones are also kept as dead letters: running
-    /// this again stores nothing twice. PredictaID dead letters were checked
-    /// when received, but their signature was not kept: they are signed again
-    /// with the secret (--secret-env or --secret-file) to pass the inbox's check.
+    /// the others stay dead letters. A dead letter whose events are all
+    /// stored now is removed (after their commit); running this again stores
+    /// nothing twice. One that cannot be ingested (the inbox refuses it, or
+    /// the database fails) is reported on stderr and counted, and the others
+    /// are still replayed: the exit status is then 1. PredictaID dead letters
+    /// were checked when received, but their signature was not kept: they
+    /// are signed again with the secret (--secret-env or --secret-file) to
+    /// pass the inbox's check.
     #[command(after_help = EXIT_CODES)]
     ReplayDeadLetters {
         #[command(flatten)]
@@ -120,9 +124,9 @@ fn failed(what: &str) -> impl Fn(kyc_webhooks_inbox::Error) -> Failure + '_ {
     }
 }
 
-async fn stats(inbox: &Inbox, json: bool) -> Outcome {
+async fn stats(inbox: &Inbox, as_json: bool) -> Outcome {
     let counts = inbox.counts().await.map_err(failed("count the events"))?;
-    if json {
+    if as_json {
         let by_type: Vec<serde_json::Value> = counts
             .by_type
             .iter()
@@ -143,7 +147,7 @@ async fn stats(inbox: &Inbox, json: bool) -> Outcome {
             "dead_letters": counts.dead_letters,
             "by_type": by_type,
         });
-        print(&format!("{record}\n"));
+        print(&format!("{}\n", json(&record)));
     } else {
         let mut out = format!(
             "events: {} (pending {}, running {}, done {}, parked {})\ndead letters: {}\n",
@@ -158,7 +162,7 @@ async fn stats(inbox: &Inbox, json: bool) -> Outcome {
             out.push_str(&format!(
                 "{}\t{}\t{}\t{}\n",
                 row.provider,
-                row.event_type,
+                escape(&row.event_type),
                 row.state.as_str(),
                 row.count
             ));
@@ -179,40 +183,42 @@ struct DeadLetterLine<'a> {
     body: String,
 }
 
-async fn dead_letters(inbox: &Inbox, limit: u32, json: bool) -> Outcome {
+async fn dead_letters(inbox: &Inbox, limit: u32, as_json: bool) -> Outcome {
     let letters = inbox
         .dead_letters(limit)
         .await
         .map_err(failed("list the dead letters"))?;
     let mut out = String::new();
     for letter in &letters {
-        let body = String::from_utf8_lossy(&letter.body).into_owned();
-        if json {
+        if as_json {
             let line = DeadLetterLine {
                 provider: letter.provider.as_str(),
                 content_sha256: &letter.content_sha256,
                 batch_index: letter.batch_index,
                 received_at: letter.received_at.to_rfc3339(),
                 error: &letter.error,
-                body,
+                body: String::from_utf8_lossy(&letter.body).into_owned(),
             };
-            let _ = writeln!(out, "{}", serde_json::to_string(&line).expect("serializes"));
+            let _ = writeln!(out, "{}", json(&line));
         } else {
             let at = letter
                 .batch_index
                 .map_or_else(String::new, |i| format!(" (batch index {i})"));
+            // The first 12 characters (not bytes: the column is text the
+            // database gave back, not necessarily hex).
+            let digest: String = letter.content_sha256.chars().take(12).collect();
             let _ = writeln!(
                 out,
                 "{} {} received {}{at}\n    error: {}\n    body: {}",
                 letter.provider,
-                &letter.content_sha256[..letter.content_sha256.len().min(12)],
+                escape(&digest),
                 letter.received_at.to_rfc3339(),
-                letter.error,
-                body
+                escape(&letter.error),
+                escape_bytes(&letter.body)
             );
         }
     }
-    if !json {
+    if !as_json {
         let _ = writeln!(out, "{} dead letter(s)", letters.len());
     }
     print(&out);
@@ -231,14 +237,14 @@ struct ParkedLine<'a> {
     received_at: String,
 }
 
-async fn parked(inbox: &Inbox, limit: u32, json: bool) -> Outcome {
+async fn parked(inbox: &Inbox, limit: u32, as_json: bool) -> Outcome {
     let events = inbox
         .parked(limit)
         .await
         .map_err(failed("list the parked events"))?;
     let mut out = String::new();
     for event in &events {
-        if json {
+        if as_json {
             let line = ParkedLine {
                 provider: event.provider.as_str(),
                 id: &event.event_id,
@@ -248,21 +254,21 @@ async fn parked(inbox: &Inbox, limit: u32, json: bool) -> Outcome {
                 last_error: event.last_error.as_deref(),
                 received_at: event.received_at.to_rfc3339(),
             };
-            let _ = writeln!(out, "{}", serde_json::to_string(&line).expect("serializes"));
+            let _ = writeln!(out, "{}", json(&line));
         } else {
             let _ = writeln!(
                 out,
                 "{} {} {} subject={} attempts={}\n    error: {}",
                 event.provider,
-                event.event_type,
-                event.event_id,
-                event.subject,
+                escape(&event.event_type),
+                escape(&event.event_id),
+                escape(&event.subject),
                 event.attempts,
-                event.last_error.as_deref().unwrap_or("-")
+                escape(event.last_error.as_deref().unwrap_or("-"))
             );
         }
     }
-    if !json {
+    if !as_json {
         let _ = writeln!(out, "{} parked event(s)", events.len());
     }
     print(&out);
@@ -308,7 +314,7 @@ async fn requeue(
     ids: Vec<String>,
     all_parked: bool,
     provider: Option<Provider>,
-    json: bool,
+    as_json: bool,
 ) -> Outcome {
     let mut targets = Vec::new();
     if all_parked {
@@ -336,10 +342,10 @@ async fn requeue(
         bar.inc(1);
     }
     bar.finish_and_clear();
-    if json {
+    if as_json {
         print(&format!(
             "{}\n",
-            serde_json::json!({"requeued": targets.len()})
+            json(&serde_json::json!({"requeued": targets.len()}))
         ));
     } else {
         print(&format!("re-queued {} event(s)\n", targets.len()));
@@ -360,7 +366,7 @@ fn progress(len: usize) -> ProgressBar {
     bar
 }
 
-async fn replay(inbox: &Inbox, secret: &SecretArgs, json: bool) -> Outcome {
+async fn replay(inbox: &Inbox, secret: &SecretArgs, as_json: bool) -> Outcome {
     let counts = inbox
         .counts()
         .await
@@ -378,66 +384,116 @@ async fn replay(inbox: &Inbox, secret: &SecretArgs, json: bool) -> Outcome {
     } else {
         None
     };
-    let (mut now_events, mut already, mut still_dead) = (0usize, 0usize, 0usize);
+    let (mut now_events, mut already, mut still_dead, mut failed_letters) =
+        (0usize, 0usize, 0usize, 0usize);
     let bar = progress(letters.len());
     for letter in &letters {
-        let receipt = replay_one(inbox, letter, secret.as_deref()).await?;
-        for event in &receipt.events {
-            match event.outcome {
-                Stored::Stored => now_events += 1,
-                Stored::AlreadyStored => already += 1,
-                _ => still_dead += 1,
+        // One that cannot be ingested (refused, or the database failed) is
+        // reported and counted; the others are still replayed.
+        match replay_one(inbox, letter, secret.as_deref()).await {
+            Ok(None) => still_dead += 1,
+            Ok(Some(receipt)) => {
+                for event in &receipt.events {
+                    match event.outcome {
+                        Stored::Stored => now_events += 1,
+                        Stored::AlreadyStored => already += 1,
+                        _ => still_dead += 1,
+                    }
+                }
+                // Everything in it is now an event (committed above): the
+                // dead letter goes. One that still does not decode, even in
+                // part, stays.
+                let all_events = receipt
+                    .events
+                    .iter()
+                    .all(|event| matches!(event.outcome, Stored::Stored | Stored::AlreadyStored));
+                if all_events && !receipt.events.is_empty() {
+                    if let Err(e) = inbox
+                        .remove_dead_letter(letter.provider, &letter.content_sha256)
+                        .await
+                    {
+                        failed_letters += 1;
+                        bar.suspend(|| {
+                            print_err(&format!(
+                                "error: {}: its events are stored, but it cannot be removed: {e} (the next run removes it)",
+                                describe(letter)
+                            ))
+                        });
+                    }
+                }
             }
-        }
-        // Everything in it is now an event (committed above): the dead letter
-        // goes. One that still does not decode, even in part, stays.
-        let all_events = receipt
-            .events
-            .iter()
-            .all(|event| matches!(event.outcome, Stored::Stored | Stored::AlreadyStored));
-        if all_events && !receipt.events.is_empty() {
-            inbox
-                .remove_dead_letter(letter.provider, &letter.content_sha256)
-                .await
-                .map_err(failed("remove a replayed dead letter"))?;
+            Err(e) => {
+                failed_letters += 1;
+                bar.suspend(|| {
+                    print_err(&format!(
+                        "error: {}: cannot ingest it again: {e} (it stays a dead letter)",
+                        describe(letter)
+                    ))
+                });
+            }
         }
         bar.inc(1);
     }
     bar.finish_and_clear();
-    if json {
+    if as_json {
         let record = serde_json::json!({
             "dead_letters": letters.len(),
             "now_events": now_events,
             "already_events": already,
             "still_dead": still_dead,
+            "failed": failed_letters,
         });
-        print(&format!("{record}\n"));
+        print(&format!("{}\n", json(&record)));
     } else {
         print(&format!(
-            "replayed {} dead letter(s): {now_events} now stored as events, {already} already were, {still_dead} still do not decode\n",
+            "replayed {} dead letter(s): {now_events} now stored as events, {already} already were, {still_dead} still do not decode, {failed_letters} could not be replayed\n",
             letters.len()
         ));
     }
-    Ok(0)
+    if failed_letters > 0 {
+        print_err(&format!(
+            "{failed_letters} of {} dead letter(s) could not be replayed (see the errors above)",
+            letters.len()
+        ));
+        Ok(1)
+    } else {
+        Ok(0)
+    }
+}
+
+/// A dead letter in a message: provider, the start of its digest, its batch
+/// index.
+fn describe(letter: &DeadLetter) -> String {
+    let digest: String = letter.content_sha256.chars().take(12).collect();
+    let at = letter
+        .batch_index
+        .map_or_else(String::new, |i| format!(" (batch index {i})"));
+    format!("dead letter {} {digest}{at}", letter.provider)
 }
 
 /// Ingests one dead letter again: a Spektr event slice wrapped in a batch, a
-/// whole Spektr body as it is, a PredictaID body signed again.
+/// whole Spektr body as it is, a PredictaID body signed again. `None` for a
+/// Spektr slice that is not one well-formed JSON value: no version can decode
+/// it as an event, and wrapped in a batch it would be a broken body (or, with
+/// a comma in it, a batch of several events made from one dead letter).
 async fn replay_one(
     inbox: &Inbox,
     letter: &DeadLetter,
     secret: Option<&[u8]>,
-) -> Result<kyc_webhooks_inbox::Receipt, Failure> {
-    let result = match letter.provider {
+) -> Result<Option<kyc_webhooks_inbox::Receipt>, kyc_webhooks_inbox::Error> {
+    match letter.provider {
         InboxProvider::Spektr => {
             let mut body = letter.body.clone();
             if letter.batch_index.is_some() {
+                if serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_err() {
+                    return Ok(None);
+                }
                 let mut batch = b"{\"results\":[".to_vec();
                 batch.extend_from_slice(&body);
                 batch.extend_from_slice(b"]}");
                 body = batch;
             }
-            inbox.ingest_spektr(body).await
+            inbox.ingest_spektr(body).await.map(Some)
         }
         InboxProvider::PredictaId => {
             let secret = secret.expect("loaded when a PredictaID dead letter exists");
@@ -446,7 +502,7 @@ async fn replay_one(
             inbox
                 .ingest_predictaid(&secrets, letter.body.clone(), Some(&signature), None)
                 .await
+                .map(Some)
         }
-    };
-    result.map_err(failed("ingest a dead letter again"))
+    }
 }

@@ -20,6 +20,7 @@ mod input;
 mod sample;
 mod send;
 mod signature;
+mod text;
 
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -104,10 +105,19 @@ impl Failure {
 type Outcome = Result<u8, Failure>;
 
 /// Writes `text` to stdout at once; a closed pipe (`| head`) is not an error.
+/// Text from outside in it must be [`text::escape`]d already.
 fn print(text: &str) {
     let mut stdout = std::io::stdout().lock();
     let _ = stdout.write_all(text.as_bytes());
     let _ = stdout.flush();
+}
+
+/// Writes a one-line message to stderr, [`text::escape`]d whole (it may quote
+/// received data); a closed stderr is not an error.
+fn print_err(message: &str) {
+    let mut line = text::escape(message).into_owned();
+    line.push('\n');
+    let _ = std::io::stderr().lock().write_all(line.as_bytes());
 }
 
 fn main() -> ExitCode {
@@ -129,7 +139,7 @@ fn main() -> ExitCode {
     match outcome {
         Ok(code) => ExitCode::from(code),
         Err(failure) => {
-            eprintln!("error: {}", failure.message);
+            print_err(&format!("error: {}", failure.message));
             ExitCode::from(failure.code)
         }
     }

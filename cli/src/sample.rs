@@ -7,7 +7,7 @@ use kyc_webhooks::batch::Batch;
 use kyc_webhooks::{predictaid, spektr, testing};
 use serde_json::Value;
 
-use crate::{print, Failure, Outcome, Provider, EXIT_CODES};
+use crate::{print, print_err, Failure, Outcome, Provider, EXIT_CODES};
 
 /// Print a realistic delivery body of an event type
 ///
@@ -211,9 +211,9 @@ where
     match parse(&bytes) {
         Ok(event) => Ok(Out::Typed(event)),
         Err(error) => {
-            eprintln!(
+            print_err(&format!(
                 "warning: after --set the event no longer decodes ({error}); printing it anyway"
-            );
+            ));
             Ok(Out::Broken(value))
         }
     }

@@ -14,7 +14,8 @@ use serde_json::json;
 
 use crate::input::{detect, display_name, read_body, SecretArgs};
 use crate::sample::{self, AnyType};
-use crate::{print, Failure, Outcome, Provider, EXIT_CODES};
+use crate::text::{escape, json};
+use crate::{print, print_err, Failure, Outcome, Provider, EXIT_CODES};
 
 /// Send a delivery to your endpoint, with the provider's headers
 ///
@@ -25,6 +26,10 @@ use crate::{print, Failure, Outcome, Provider, EXIT_CODES};
 /// response body; with --repeat, a progress bar and a summary (statuses,
 /// p50/p99 latency) instead. Every repeat sends the same body: a duplicate
 /// delivery, as a retrying provider would make.
+///
+/// Redirects are not followed: a 3xx answer is a failure, reported with its
+/// Location, so that the body and its signature go to no other URL than
+/// the one given. Control characters in the answer are printed escaped.
 ///
 /// Examples:
 ///   kyc-webhooks send http://127.0.0.1:3000/webhooks/spektr --sample process_run_end
@@ -57,12 +62,13 @@ pub struct SendArgs {
     /// How many requests to have in flight at once
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=256))]
     concurrency: u32,
-    /// Seconds to wait for each response
-    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    /// Seconds to wait for each response (1 to 86400)
+    #[arg(long, default_value_t = 30, value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
     timeout: u64,
     /// Print one JSON object: {"requests", "statuses": {"200": n},
     /// "errors": {message: n}, "latency_ms": {"p50", "p99", "max"},
-    /// "first": {"status", "body"}}
+    /// "first": {"status", "body", "location"}}
     #[arg(long)]
     json: bool,
 }
@@ -70,7 +76,15 @@ pub struct SendArgs {
 /// The result of one request.
 struct Shot {
     latency: Duration,
-    result: Result<(u16, String), String>,
+    result: Result<Answer, String>,
+}
+
+/// What the endpoint answered.
+struct Answer {
+    status: u16,
+    body: String,
+    /// The `Location` header of a 3xx answer (not followed).
+    location: Option<String>,
 }
 
 pub fn run(args: SendArgs) -> Outcome {
@@ -106,6 +120,9 @@ pub fn run(args: SendArgs) -> Outcome {
     let headers = headers(&args, provider, &body, &name)?;
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
+        // A 3xx is the answer: following it would send the body and its
+        // signature to a URL the user did not give.
+        .max_redirects(0)
         .timeout_global(Some(Duration::from_secs(args.timeout)))
         .max_idle_connections_per_host(args.concurrency as usize)
         .user_agent(match provider {
@@ -136,10 +153,10 @@ fn headers(
     }
     match serde_json::from_slice::<Envelope>(body) {
         Ok(Envelope { id: Some(id) }) => headers.push((predictaid::EVENT_ID_HEADER, id)),
-        _ => eprintln!(
+        _ => print_err(&format!(
             "warning: {name} has no string `id`: sending it without {}",
             predictaid::EVENT_ID_HEADER
-        ),
+        )),
     }
     if !args.unsigned {
         let secret = args.secret.load_optional()?.ok_or_else(|| {
@@ -208,8 +225,18 @@ fn send_one(
         .send(body)
         .and_then(|response| {
             let status = response.status().as_u16();
+            let location = (300..400).contains(&status).then(|| {
+                response.headers().get("location").map_or_else(
+                    || "(none)".to_owned(),
+                    |value| String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                )
+            });
             let text = response.into_body().read_to_vec()?;
-            Ok((status, String::from_utf8_lossy(&text).into_owned()))
+            Ok(Answer {
+                status,
+                body: String::from_utf8_lossy(&text).into_owned(),
+                location,
+            })
         })
         .map_err(|error| error.to_string());
     Shot {
@@ -232,12 +259,19 @@ fn millis(duration: Duration) -> f64 {
 }
 
 /// Prints the result and picks the exit code: 0 when every answer was 2xx.
+/// What the endpoint answered is printed [`escape`]d.
 fn report(args: &SendArgs, shots: &[Shot], elapsed: Duration) -> Outcome {
     let mut statuses: BTreeMap<u16, u32> = BTreeMap::new();
     let mut errors: BTreeMap<&str, u32> = BTreeMap::new();
+    let mut redirect = None;
     for shot in shots {
         match &shot.result {
-            Ok((status, _)) => *statuses.entry(*status).or_default() += 1,
+            Ok(answer) => {
+                *statuses.entry(answer.status).or_default() += 1;
+                if let Some(location) = &answer.location {
+                    redirect.get_or_insert((answer.status, location));
+                }
+            }
             Err(error) => *errors.entry(error).or_default() += 1,
         }
     }
@@ -257,22 +291,20 @@ fn report(args: &SendArgs, shots: &[Shot], elapsed: Duration) -> Outcome {
                 "max": latencies.last().copied().map_or(0.0, millis),
             },
             "first": match &first.result {
-                Ok((status, body)) => json!({"status": status, "body": body}),
+                Ok(answer) => json!({"status": answer.status, "body": answer.body, "location": answer.location}),
                 Err(error) => json!({"status": null, "error": error}),
             },
         });
-        print(&format!("{record}\n"));
+        print(&format!("{}\n", json(&record)));
     } else if shots.len() == 1 {
         match &first.result {
-            Ok((status, body)) => print(&format!(
-                "{status} {} in {} ms\n{body}{}",
-                reason(*status),
+            Ok(answer) => print(&format!(
+                "{} {} in {} ms\n{}{}",
+                answer.status,
+                reason(answer.status),
                 millis(first.latency),
-                if body.is_empty() || body.ends_with('\n') {
-                    ""
-                } else {
-                    "\n"
-                }
+                escape(&answer.body),
+                if answer.body.is_empty() { "" } else { "\n" }
             )),
             Err(error) => {
                 return Err(Failure::check(format!(
@@ -283,11 +315,11 @@ fn report(args: &SendArgs, shots: &[Shot], elapsed: Duration) -> Outcome {
         }
     } else {
         let mut counts: Vec<String> = statuses.iter().map(|(s, n)| format!("{s} x{n}")).collect();
-        counts.extend(errors.iter().map(|(e, n)| format!("{e} x{n}")));
+        counts.extend(errors.iter().map(|(e, n)| format!("{} x{n}", escape(e))));
         print(&format!(
             "sent {} request(s) to {}, {} at a time, in {:.2} s ({:.0} per second)\nstatuses: {}\nlatency: p50 {} ms, p99 {} ms, max {} ms\n",
             shots.len(),
-            args.url,
+            escape(&args.url),
             args.concurrency.min(args.repeat),
             elapsed.as_secs_f64(),
             shots.len() as f64 / elapsed.as_secs_f64().max(1e-9),
@@ -295,6 +327,13 @@ fn report(args: &SendArgs, shots: &[Shot], elapsed: Duration) -> Outcome {
             percentile(&latencies, 0.5),
             percentile(&latencies, 0.99),
             latencies.last().copied().map_or(0.0, millis),
+        ));
+    }
+    if let Some((status, location)) = redirect {
+        print_err(&format!(
+            "error: {} answered {status} {}, to {location}: not followed (send follows no redirect, so that the body and its signature go to no other URL; send to that URL if it is your endpoint)",
+            args.url,
+            reason(status)
         ));
     }
     Ok(if all_ok { 0 } else { 1 })
@@ -307,6 +346,11 @@ fn reason(status: u16) -> &'static str {
         201 => "Created",
         202 => "Accepted",
         204 => "No Content",
+        301 => "Moved Permanently",
+        302 => "Found",
+        303 => "See Other",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
         400 => "Bad Request",
         401 => "Unauthorized",
         403 => "Forbidden",

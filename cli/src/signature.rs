@@ -78,7 +78,7 @@ pub fn verify(args: VerifyArgs) -> Outcome {
     };
     if args.json {
         let record = json!({"valid": result.is_ok(), "failure": failure, "message": message});
-        print(&format!("{record}\n"));
+        print(&format!("{}\n", crate::text::json(&record)));
     } else {
         print(&format!("{message}\n"));
     }

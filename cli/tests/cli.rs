@@ -397,6 +397,16 @@ fn serve(
     status: u16,
     answer: &'static str,
 ) -> (String, JoinHandle<Vec<Received>>) {
+    serve_with(requests, status, String::new(), answer)
+}
+
+/// [`serve`], with `extra` headers (each line ending in CRLF) in every answer.
+fn serve_with(
+    requests: usize,
+    status: u16,
+    extra: String,
+    answer: &'static str,
+) -> (String, JoinHandle<Vec<Received>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/webhooks", listener.local_addr().unwrap());
     let handle = std::thread::spawn(move || {
@@ -426,7 +436,7 @@ fn serve(
             let mut stream = reader.into_inner();
             write!(
                 stream,
-                "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+                "HTTP/1.1 {status} X\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{answer}",
                 answer.len()
             )
             .unwrap();
@@ -593,4 +603,148 @@ fn send_repeat_prints_a_text_summary() {
     );
     assert_eq!(lines[1], "statuses: 200 x3");
     assert!(lines[2].starts_with("latency: p50 "), "{text}");
+}
+
+#[test]
+fn send_follows_no_redirect_and_sends_nothing_to_another_host() {
+    for status in [301, 302, 303, 307, 308] {
+        // Where the redirect points: it must receive no connection at all.
+        let elsewhere = TcpListener::bind("127.0.0.1:0").unwrap();
+        elsewhere.set_nonblocking(true).unwrap();
+        let location = format!("http://{}/stolen", elsewhere.local_addr().unwrap());
+        let (url, server) = serve_with(1, status, format!("Location: {location}\r\n"), "moved");
+        let output = run_with(
+            cli()
+                .args([
+                    "send",
+                    &url,
+                    "--sample",
+                    "session.created",
+                    "--timeout",
+                    "5",
+                ])
+                .env("PREDICTAID_WEBHOOK_SECRET", "whsec_test"),
+            b"",
+        );
+        assert_code(&output, 1);
+        assert!(
+            stdout(&output).starts_with(&format!("{status} ")),
+            "{}",
+            stdout(&output)
+        );
+        assert_one_error_line(&output, &format!("answered {status} "));
+        assert!(
+            stderr(&output).contains(&format!("to {location}: not followed")),
+            "{}",
+            stderr(&output)
+        );
+        let request = &server.join().unwrap()[0];
+        assert!(request.header(predictaid::SIGNATURE_HEADER).is_some());
+        match elsewhere.accept() {
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            other => panic!("{status}: the redirect's target was connected to: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn send_json_reports_a_redirects_location() {
+    let (url, server) = serve_with(
+        1,
+        307,
+        "Location: http://127.0.0.1:9/elsewhere\r\n".to_owned(),
+        "",
+    );
+    let output = run(&["send", &url, "--sample", "step_init", "--json"]);
+    assert_code(&output, 1);
+    server.join().unwrap();
+    let summary: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(summary["statuses"], serde_json::json!({"307": 1}));
+    assert_eq!(summary["first"]["location"], "http://127.0.0.1:9/elsewhere");
+}
+
+/// Whether the output holds a byte that a terminal takes as a command: ESC,
+/// CR, BEL or another C0 control (newline and tab aside), DEL, or a C1
+/// control in UTF-8.
+fn has_raw_control(output: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(output);
+    text.chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+}
+
+#[test]
+fn send_prints_the_servers_answer_with_control_characters_escaped() {
+    let (url, server) = serve(1, 200, "\x1b[2J\x1b]0;pwned\x07\r\u{9b}31m done\n");
+    let output = run(&["send", &url, "--sample", "step_init"]);
+    assert_code(&output, 0);
+    server.join().unwrap();
+    let text = stdout(&output);
+    assert!(!has_raw_control(&output.stdout), "{text:?}");
+    assert!(
+        text.ends_with(" ms\n\\u{1b}[2J\\u{1b}]0;pwned\\u{7}\\r\\u{9b}31m done\\n\n"),
+        "{text:?}"
+    );
+}
+
+#[test]
+fn decode_escapes_control_characters_of_the_body() {
+    // An id holding an escaped ESC (the decoded id holds a raw ESC), and a
+    // rejected event whose raw text holds a C1 CSI and a bidi override (JSON
+    // allows both raw in a string) and a line break.
+    let mut good = serde_json::to_value(testing::spektr::step_init()).unwrap();
+    good["id"] = "\u{1b}[31mred\u{1b}[0m\u{2028}".into();
+    let body = format!(
+        "{{\"results\": [{good}, {{\"id\": \"e2\",\n \"eventType\": \"step_init\", \"x\": \"\u{9b}2J\u{202e}\"}}]}}"
+    );
+    assert!(body.contains(r"\u001b[31m"), "{body}");
+    let output = run_with(cli().arg("decode"), body.as_bytes());
+    assert_code(&output, 1);
+    let text = stdout(&output);
+    assert!(!has_raw_control(&output.stdout), "{text:?}");
+    assert!(
+        text.contains("[0] step_init id=\\u{1b}[31mred\\u{1b}[0m\\u{2028} "),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"raw: {"id": "e2",\n "eventType": "step_init", "x": "\u{9b}2J\u{202e}"}"#),
+        "{text}"
+    );
+    assert!(
+        !text.contains('\u{202e}') && !text.contains('\u{2028}'),
+        "{text}"
+    );
+
+    // JSON lines stay JSON, with the same id, and hold no raw control.
+    let output = run_with(cli().args(["decode", "--json"]), body.as_bytes());
+    assert!(!has_raw_control(&output.stdout), "{:?}", stdout(&output));
+    let text = stdout(&output);
+    assert!(
+        !text.contains('\u{202e}') && !text.contains('\u{2028}'),
+        "{text}"
+    );
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(lines[0]["event"]["id"], good["id"]);
+    assert!(lines[1]["raw"]
+        .as_str()
+        .unwrap()
+        .contains("\u{9b}2J\u{202e}"));
+}
+
+#[test]
+fn send_refuses_a_timeout_it_cannot_wait_for() {
+    for timeout in ["18446744073709551615", "0"] {
+        let output = run(&[
+            "send",
+            "http://127.0.0.1:9/",
+            "--sample",
+            "step_init",
+            "--timeout",
+            timeout,
+        ]);
+        assert_code(&output, 2);
+        assert!(stderr(&output).contains("--timeout"), "{}", stderr(&output));
+    }
 }
