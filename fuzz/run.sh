@@ -8,16 +8,25 @@ cd "$(dirname "$0")"
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(spektr_parse_batch batch_parse_lenient predictaid_parse)
+[ ${#targets[@]} -gt 0 ] || targets=(spektr_parse_batch batch_parse_lenient predictaid_parse inbox_plan_spektr)
 
 # Seeds: Spektr batches (each single-event fixture wrapped in a batch, and the
 # whole-delivery fixtures) and PredictaID events.
-for target in spektr_parse_batch batch_parse_lenient; do
+for target in spektr_parse_batch batch_parse_lenient inbox_plan_spektr; do
     mkdir -p "corpus/$target"
     for f in ../fixtures/spektr/*.json ../fixtures/spektr/unknown/*.json; do
         { printf '{"results": ['; cat "$f"; printf ']}'; } > "corpus/$target/seed-$(basename "$f")"
     done
     cp ../fixtures/spektr/batches/*.json "corpus/$target/"
+done
+# Broken shapes that once sent the inbox's scan into a loop, and the envelope's
+# edges (text before, bytes after, a nested or second "results").
+hostile=(
+    '{"results": [}' '{"results": [1}' '{"results": [{"id":"a"}}' '{"results":[{},{}]} garbage'
+    'x {"results":[{}]}' '{"a":{"results":[1]},"results":[{}]}' '{"results":[],"results":[{}]}'
+)
+for i in "${!hostile[@]}"; do
+    printf '%s' "${hostile[$i]}" > "corpus/inbox_plan_spektr/hostile-$i"
 done
 mkdir -p corpus/predictaid_parse
 cp ../fixtures/predictaid/*.json ../fixtures/predictaid/unknown/*.json corpus/predictaid_parse/

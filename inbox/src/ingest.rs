@@ -4,7 +4,7 @@ use kyc_webhooks::predictaid::Secrets;
 use sha2::{Digest, Sha256};
 
 use crate::decode::{self, Meta};
-use crate::recover::{self, Split};
+use crate::recover::{self, Part, Split};
 use crate::store::{NewDeadLetter, NewEvent, Row};
 use crate::{Error, Provider, Result};
 
@@ -49,32 +49,88 @@ fn dead(provider: Provider, index: Option<usize>, bytes: &[u8], error: String) -
 
 const EMPTY_ID: &str = "the event's id is empty: it cannot be deduplicated";
 
+/// Most pieces of one Spektr delivery stored as dead letters one by one:
+/// past them, the rest of the body is one dead letter, unread. A body of
+/// millions of tiny broken events so costs a bounded number of rows (and of
+/// error messages), not millions.
+pub const MAX_DEAD_LETTERS_PER_DELIVERY: usize = 1_000;
+
 /// Plans a Spektr batch: every event a row, good or dead. Linear in the body.
 pub(crate) fn plan_spektr(body: &[u8]) -> Result<Vec<Planned>> {
+    let mut planned = Vec::new();
+    plan_spektr_with(body, |_, row| planned.push(row))?;
+    Ok(planned)
+}
+
+/// Plans a Spektr batch, handing each row to `each` with the offset in the
+/// body where its bytes start, in body order. At most
+/// [`MAX_DEAD_LETTERS_PER_DELIVERY`] + 1 dead letters.
+pub(crate) fn plan_spektr_with(body: &[u8], mut each: impl FnMut(usize, Planned)) -> Result<()> {
     let pieces = match recover::split(body) {
         Split::Pieces(pieces) => pieces,
         Split::NotABatch(reason) => return Err(Error::NotABatch(bounded(reason))),
     };
-    Ok(pieces
-        .into_iter()
-        .map(|piece| {
-            let index = piece.index;
-            match decode::spektr_event(piece.bytes) {
-                Ok((_, meta)) => decoded(Provider::Spektr, index, piece.bytes, meta),
-                Err(error) => {
-                    let error = match index {
-                        Some(i) => format!("results[{i}]: {error}"),
-                        None => format!("the body could not be split into events: {error}"),
-                    };
-                    Planned {
-                        index,
-                        id: None,
-                        row: dead(Provider::Spektr, index, piece.bytes, error),
-                    }
+    let whole_reason = pieces.whole_reason();
+    let mut rejected = 0usize;
+    let mut pieces = pieces.peekable();
+    while let Some(piece) = pieces.next() {
+        let index = piece.index;
+        let error = match piece.part {
+            Part::Event => match decode::spektr_event(piece.bytes) {
+                Ok((_, meta)) if !meta.id.is_empty() => {
+                    each(
+                        piece.start,
+                        decoded(Provider::Spektr, index, piece.bytes, meta),
+                    );
+                    continue;
                 }
-            }
-        })
-        .collect())
+                Ok(_) => EMPTY_ID.to_owned(),
+                Err(error) => format!("results[{}]: {error}", index.unwrap_or(0)),
+            },
+            Part::Whole => match whole_reason {
+                Some(reason) => format!("{reason}: kept whole"),
+                None => match decode::spektr_event(piece.bytes) {
+                    Ok(_) => "the body is one event, not a batch".to_owned(),
+                    Err(error) => format!("the body could not be split into events: {error}"),
+                },
+            },
+            Part::Before => "text before the batch's \"results\" key".to_owned(),
+            Part::After => "bytes after the batch's \"results\" array".to_owned(),
+        };
+        rejected += 1;
+        if rejected > MAX_DEAD_LETTERS_PER_DELIVERY && pieces.peek().is_some() {
+            // Too many: this piece and everything after it, as sent.
+            let rest = &body[piece.start..];
+            let what = match index {
+                Some(i) => format!("results[{i}] and the rest of the body"),
+                None => "the rest of the body".to_owned(),
+            };
+            let error = format!(
+                "{what} ({} bytes), kept as one dead letter unread: more than \
+                 {MAX_DEAD_LETTERS_PER_DELIVERY} pieces of this delivery could not be stored as \
+                 events",
+                rest.len()
+            );
+            each(
+                piece.start,
+                Planned {
+                    index,
+                    id: None,
+                    row: dead(Provider::Spektr, index, rest, error),
+                },
+            );
+            return Ok(());
+        }
+        each(
+            piece.start,
+            Planned {
+                index,
+                id: None,
+                row: dead(Provider::Spektr, index, piece.bytes, error),
+            },
+        );
+    }
+    Ok(())
 }
 
 /// The row of an event that decoded: an event, or a dead letter when its id

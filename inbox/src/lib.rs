@@ -89,7 +89,7 @@ mod store;
 mod worker;
 
 pub use error::{Error, Result};
-pub use ingest::MAX_ERROR_LEN;
+pub use ingest::{MAX_DEAD_LETTERS_PER_DELIVERY, MAX_ERROR_LEN};
 pub use worker::{Delivered, Event, Handled, Handler, WorkerOptions, Workers};
 
 use store::{Backend, Row, MAX_ROWS_PER_COMMIT};
@@ -358,6 +358,12 @@ impl Inbox {
     /// event as a dead letter. A body whose JSON is broken is split event by
     /// event where its structure allows, else dead-lettered whole.
     ///
+    /// A delivery stores at most [`MAX_DEAD_LETTERS_PER_DELIVERY`] broken
+    /// pieces one by one; the rest of such a body, from the next broken
+    /// piece on, is one dead letter holding its bytes, unread. Bytes after
+    /// the batch (`{"results": [...]} trailing`), and text before the
+    /// `"results"` key of a body whose JSON is broken, are dead letters too.
+    ///
     /// Returns after everything is committed. A batch of more than a few
     /// thousand events is committed in several transactions (each event whole
     /// in one of them): on `Err`, some events may be stored, none half, and a
@@ -483,5 +489,64 @@ impl Inbox {
         self.backend
             .remove_dead_letter(provider, content_sha256)
             .await
+    }
+}
+
+/// Not part of the API: the planning of a Spektr body, as
+/// [`Inbox::ingest_spektr`] does it before committing, for the fuzz target
+/// and the memory tests.
+#[doc(hidden)]
+pub fn plan_spektr_for_tests(body: &[u8]) -> Result<PlanForTests> {
+    let mut rows = Vec::new();
+    ingest::plan_spektr_with(body, |start, planned| rows.push((start, planned)))?;
+    Ok(PlanForTests { rows })
+}
+
+/// Not part of the API: a Spektr body's plan, row by row, as
+/// [`Inbox::ingest_spektr`] would commit it.
+#[doc(hidden)]
+pub struct PlanForTests {
+    rows: Vec<(usize, ingest::Planned)>,
+}
+
+/// Not part of the API: one row of a [`PlanForTests`].
+#[doc(hidden)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedRowForTests {
+    /// The offset in the body where the row's bytes start.
+    pub start: usize,
+    /// The row's bytes (the event's text or the dead letter's body).
+    pub bytes: Vec<u8>,
+    /// Its index in `results`, if it has one.
+    pub index: Option<usize>,
+    /// `None` for an event, else the dead letter's error.
+    pub error: Option<String>,
+}
+
+impl PlanForTests {
+    /// How many rows.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether there is no row.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// The rows, in body order.
+    pub fn rows(&self) -> impl Iterator<Item = PlannedRowForTests> + '_ {
+        self.rows.iter().map(|(start, planned)| {
+            let (bytes, error) = match &planned.row {
+                Row::Event(event) => (event.body.as_bytes().to_vec(), None),
+                Row::Dead(dead) => (dead.body.clone(), Some(dead.error.clone())),
+            };
+            PlannedRowForTests {
+                start: *start,
+                bytes,
+                index: planned.index,
+                error,
+            }
+        })
     }
 }
