@@ -32,19 +32,24 @@ pub(crate) fn bounded(mut text: String) -> String {
     text
 }
 
-fn dead(provider: Provider, index: Option<usize>, bytes: &[u8], error: String) -> Row {
+/// A piece of a delivery planned as a dead letter (it has no id to report).
+fn dead(provider: Provider, index: Option<usize>, bytes: &[u8], error: String) -> Planned {
     let digest = Sha256::digest(bytes);
     let mut hex = String::with_capacity(64);
     for byte in digest {
         hex.push_str(&format!("{byte:02x}"));
     }
-    Row::Dead(NewDeadLetter {
-        provider,
-        content_sha256: hex,
-        batch_index: index.map(|i| i as i64),
-        error: bounded(error),
-        body: bytes.to_vec(),
-    })
+    Planned {
+        index,
+        id: None,
+        row: Row::Dead(NewDeadLetter {
+            provider,
+            content_sha256: hex,
+            batch_index: index.map(|i| i as i64),
+            error: bounded(error),
+            body: bytes.to_vec(),
+        }),
+    }
 }
 
 const EMPTY_ID: &str = "the event's id is empty: it cannot be deduplicated";
@@ -75,60 +80,53 @@ pub(crate) fn plan_spektr_with(body: &[u8], mut each: impl FnMut(usize, Planned)
     let mut pieces = pieces.peekable();
     while let Some(piece) = pieces.next() {
         let index = piece.index;
-        let error = match piece.part {
+        let planned = match piece.part {
             Part::Event => match decode::spektr_event(piece.bytes) {
-                Ok((_, meta)) if !meta.id.is_empty() => {
-                    each(
-                        piece.start,
-                        decoded(Provider::Spektr, index, piece.bytes, meta),
-                    );
-                    continue;
+                Ok((_, meta)) => decoded(Provider::Spektr, index, piece.bytes, meta),
+                Err(error) => {
+                    let error = format!("results[{}]: {error}", index.unwrap_or(0));
+                    dead(Provider::Spektr, index, piece.bytes, error)
                 }
-                Ok(_) => EMPTY_ID.to_owned(),
-                Err(error) => format!("results[{}]: {error}", index.unwrap_or(0)),
             },
-            Part::Whole => match whole_reason {
-                Some(reason) => format!("{reason}: kept whole"),
-                None => match decode::spektr_event(piece.bytes) {
-                    Ok(_) => "the body is one event, not a batch".to_owned(),
-                    Err(error) => format!("the body could not be split into events: {error}"),
-                },
-            },
-            Part::Before => "text before the batch's \"results\" key".to_owned(),
-            Part::After => "bytes after the batch's \"results\" array".to_owned(),
+            Part::Whole => {
+                let error = match whole_reason {
+                    Some(reason) => format!("{reason}: kept whole"),
+                    None => match decode::spektr_event(piece.bytes) {
+                        Ok(_) => "the body is one event, not a batch".to_owned(),
+                        Err(error) => format!("the body could not be split into events: {error}"),
+                    },
+                };
+                dead(Provider::Spektr, index, piece.bytes, error)
+            }
+            Part::Before => {
+                let error = "text before the batch's \"results\" key".to_owned();
+                dead(Provider::Spektr, index, piece.bytes, error)
+            }
+            Part::After => {
+                let error = "bytes after the batch's \"results\" array".to_owned();
+                dead(Provider::Spektr, index, piece.bytes, error)
+            }
         };
-        rejected += 1;
-        if rejected > MAX_DEAD_LETTERS_PER_DELIVERY && pieces.peek().is_some() {
-            // Too many: this piece and everything after it, as sent.
-            let rest = &body[piece.start..];
-            let what = match index {
-                Some(i) => format!("results[{i}] and the rest of the body"),
-                None => "the rest of the body".to_owned(),
-            };
-            let error = format!(
-                "{what} ({} bytes), kept as one dead letter unread: more than \
-                 {MAX_DEAD_LETTERS_PER_DELIVERY} pieces of this delivery could not be stored as \
-                 events",
-                rest.len()
-            );
-            each(
-                piece.start,
-                Planned {
-                    index,
-                    id: None,
-                    row: dead(Provider::Spektr, index, rest, error),
-                },
-            );
-            return Ok(());
+        if matches!(planned.row, Row::Dead(_)) {
+            rejected += 1;
+            if rejected > MAX_DEAD_LETTERS_PER_DELIVERY && pieces.peek().is_some() {
+                // Too many: this piece and everything after it, as sent.
+                let rest = &body[piece.start..];
+                let what = match index {
+                    Some(i) => format!("results[{i}] and the rest of the body"),
+                    None => "the rest of the body".to_owned(),
+                };
+                let error = format!(
+                    "{what} ({} bytes), kept as one dead letter unread: more than \
+                     {MAX_DEAD_LETTERS_PER_DELIVERY} pieces of this delivery could not be stored as \
+                     events",
+                    rest.len()
+                );
+                each(piece.start, dead(Provider::Spektr, index, rest, error));
+                return Ok(());
+            }
         }
-        each(
-            piece.start,
-            Planned {
-                index,
-                id: None,
-                row: dead(Provider::Spektr, index, piece.bytes, error),
-            },
-        );
+        each(piece.start, planned);
     }
     Ok(())
 }
@@ -137,11 +135,7 @@ pub(crate) fn plan_spektr_with(body: &[u8], mut each: impl FnMut(usize, Planned)
 /// is empty (an empty id cannot deduplicate).
 fn decoded(provider: Provider, index: Option<usize>, bytes: &[u8], meta: Meta) -> Planned {
     if meta.id.is_empty() {
-        return Planned {
-            index,
-            id: None,
-            row: dead(provider, index, bytes, EMPTY_ID.to_owned()),
-        };
+        return dead(provider, index, bytes, EMPTY_ID.to_owned());
     }
     Planned {
         index,
@@ -174,11 +168,7 @@ pub(crate) fn plan_predictaid(
                 .map_err(Error::EventIdMismatch)?;
             decoded(Provider::PredictaId, None, body, meta)
         }
-        Err(error) => Planned {
-            index: None,
-            id: None,
-            row: dead(Provider::PredictaId, None, body, error.to_string()),
-        },
+        Err(error) => dead(Provider::PredictaId, None, body, error.to_string()),
     })
 }
 
