@@ -201,12 +201,7 @@ async fn dead_letters(inbox: &Inbox, limit: u32, as_json: bool) -> Outcome {
             };
             let _ = writeln!(out, "{}", json(&line));
         } else {
-            let at = letter
-                .batch_index
-                .map_or_else(String::new, |i| format!(" (batch index {i})"));
-            // The first 12 characters (not bytes: the column is text the
-            // database gave back, not necessarily hex).
-            let digest: String = letter.content_sha256.chars().take(12).collect();
+            let (digest, at) = short_name(letter);
             let _ = writeln!(
                 out,
                 "{} {} received {}{at}\n    error: {}\n    body: {}",
@@ -464,11 +459,19 @@ async fn replay(inbox: &Inbox, secret: &SecretArgs, as_json: bool) -> Outcome {
 /// A dead letter in a message: provider, the start of its digest, its batch
 /// index.
 fn describe(letter: &DeadLetter) -> String {
-    let digest: String = letter.content_sha256.chars().take(12).collect();
+    let (digest, at) = short_name(letter);
+    format!("dead letter {} {digest}{at}", letter.provider)
+}
+
+/// How a dead letter is named to a reader: the first 12 characters of its
+/// digest (characters, not bytes: the column is text the database gave back,
+/// not necessarily hex) and ` (batch index N)` when it has one.
+fn short_name(letter: &DeadLetter) -> (String, String) {
+    let digest = letter.content_sha256.chars().take(12).collect();
     let at = letter
         .batch_index
         .map_or_else(String::new, |i| format!(" (batch index {i})"));
-    format!("dead letter {} {digest}{at}", letter.provider)
+    (digest, at)
 }
 
 /// Ingests one dead letter again: a Spektr event slice wrapped in a batch, a

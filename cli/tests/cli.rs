@@ -451,22 +451,25 @@ fn serve_with(
     (url, handle)
 }
 
+/// `send URL --sample session.created`, signed with `whsec_test` (read from
+/// the variable `--secret-env` names), with `extra` arguments.
+fn send_signed_session_created(url: &str, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "send",
+        url,
+        "--sample",
+        "session.created",
+        "--secret-env",
+        "MY_SECRET",
+    ];
+    args.extend_from_slice(extra);
+    run_with(cli().args(args).env("MY_SECRET", "whsec_test"), b"")
+}
+
 #[test]
 fn send_posts_a_signed_predictaid_sample_with_the_providers_headers() {
     let (url, server) = serve(1, 200, "received");
-    let output = run_with(
-        cli()
-            .args([
-                "send",
-                &url,
-                "--sample",
-                "session.created",
-                "--secret-env",
-                "MY_SECRET",
-            ])
-            .env("MY_SECRET", "whsec_test"),
-        b"",
-    );
+    let output = send_signed_session_created(&url, &[]);
     assert_code(&output, 0);
     let text = stdout(&output);
     assert!(text.starts_with("200 OK in "), "{text}");
@@ -613,19 +616,7 @@ fn send_follows_no_redirect_and_sends_nothing_to_another_host() {
         elsewhere.set_nonblocking(true).unwrap();
         let location = format!("http://{}/stolen", elsewhere.local_addr().unwrap());
         let (url, server) = serve_with(1, status, format!("Location: {location}\r\n"), "moved");
-        let output = run_with(
-            cli()
-                .args([
-                    "send",
-                    &url,
-                    "--sample",
-                    "session.created",
-                    "--timeout",
-                    "5",
-                ])
-                .env("PREDICTAID_WEBHOOK_SECRET", "whsec_test"),
-            b"",
-        );
+        let output = send_signed_session_created(&url, &["--timeout", "5"]);
         assert_code(&output, 1);
         assert!(
             stdout(&output).starts_with(&format!("{status} ")),
