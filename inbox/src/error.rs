@@ -28,7 +28,8 @@ pub enum Error {
         source: rusqlite::Error,
     },
     /// A PostgreSQL call failed; nothing of the call's transaction was committed.
-    #[error("PostgreSQL {context}: {source}")]
+    /// The message holds the server's SQLSTATE and message when it sent one.
+    #[error("PostgreSQL {context}: {}", describe_postgres(source))]
     Postgres {
         /// What the inbox was doing.
         context: &'static str,
@@ -68,6 +69,19 @@ pub enum Error {
     /// is stored, and the sender should retry.
     #[error("the transaction holding this delivery did not commit: {0}")]
     CommitFailed(String),
+    /// The database did not answer in time (a silent connection, a failover):
+    /// the connection is dropped, a new one is made for the next call, and
+    /// what the call was committing may or may not be committed, so nothing
+    /// is acknowledged (a redelivery is deduplicated).
+    #[error(
+        "the database did not answer within {after:?} ({context}); the connection was dropped"
+    )]
+    Timeout {
+        /// What the inbox was doing.
+        context: &'static str,
+        /// How long it waited.
+        after: std::time::Duration,
+    },
     /// The writer task stopped (it panicked or the inbox is shutting down);
     /// what it was given may or may not be committed, so nothing is acknowledged.
     #[error("the inbox's writer has stopped")]
@@ -112,6 +126,32 @@ impl Error {
 
     pub(crate) fn postgres(context: &'static str) -> impl FnOnce(tokio_postgres::Error) -> Error {
         move |source| Error::Postgres { context, source }
+    }
+}
+
+/// A PostgreSQL error with the server's SQLSTATE, message, detail and
+/// constraint when it sent them (the driver's own `Display` says "db error").
+pub(crate) fn describe_postgres(error: &tokio_postgres::Error) -> String {
+    match error.as_db_error() {
+        Some(db) => {
+            let mut text = format!("{} (SQLSTATE {})", db.message(), db.code().code());
+            if let Some(detail) = db.detail() {
+                text.push_str(&format!("; {detail}"));
+            }
+            if let Some(constraint) = db.constraint() {
+                text.push_str(&format!("; constraint {constraint}"));
+            }
+            text
+        }
+        None => {
+            let mut text = error.to_string();
+            let mut source = std::error::Error::source(error);
+            while let Some(cause) = source {
+                text.push_str(&format!(": {cause}"));
+                source = cause.source();
+            }
+            text
+        }
     }
 }
 

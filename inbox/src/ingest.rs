@@ -1,7 +1,7 @@
 //! Turning a delivery into rows: decode, judge each event, hash dead letters.
 
+use chrono::Datelike;
 use kyc_webhooks::predictaid::Secrets;
-use sha2::{Digest, Sha256};
 
 use crate::decode::{self, Meta};
 use crate::recover::{self, Part, Split};
@@ -19,8 +19,13 @@ pub(crate) struct Planned {
     pub row: Row,
 }
 
-/// Cuts `text` to [`MAX_ERROR_LEN`] bytes at a character boundary.
+/// Cuts `text` to [`MAX_ERROR_LEN`] bytes at a character boundary, with any
+/// NUL (which a sender can have quoted into a message, and which PostgreSQL's
+/// `text` cannot hold) written as `\0`.
 pub(crate) fn bounded(mut text: String) -> String {
+    if text.contains('\0') {
+        text = text.replace('\0', "\\0");
+    }
     if text.len() > MAX_ERROR_LEN {
         let mut end = MAX_ERROR_LEN - 3;
         while !text.is_char_boundary(end) {
@@ -34,25 +39,59 @@ pub(crate) fn bounded(mut text: String) -> String {
 
 /// A piece of a delivery planned as a dead letter (it has no id to report).
 fn dead(provider: Provider, index: Option<usize>, bytes: &[u8], error: String) -> Planned {
-    let digest = Sha256::digest(bytes);
-    let mut hex = String::with_capacity(64);
-    for byte in digest {
-        hex.push_str(&format!("{byte:02x}"));
-    }
     Planned {
         index,
         id: None,
-        row: Row::Dead(NewDeadLetter {
+        row: Row::Dead(NewDeadLetter::new(
             provider,
-            content_sha256: hex,
-            batch_index: index.map(|i| i as i64),
-            error: bounded(error),
-            body: bytes.to_vec(),
-        }),
+            index.map(|i| i as i64),
+            bytes.to_vec(),
+            error,
+        )),
     }
 }
 
 const EMPTY_ID: &str = "the event's id is empty: it cannot be deduplicated";
+
+/// Longest id or subject stored as an event, in bytes: both are indexed, and
+/// PostgreSQL refuses an index entry of more than about 2.7 kB. A longer one
+/// is a dead letter on either backend, so that both keep the same promise.
+pub const MAX_ID_LEN: usize = 1_000;
+
+/// Why an event that decoded cannot be stored as an event, if it cannot: what
+/// either backend would refuse is found here, before the insert, so that the
+/// event becomes a dead letter with the reason instead of failing the commit
+/// it shares with other deliveries.
+fn unstorable(meta: &Meta) -> Option<String> {
+    if meta.id.is_empty() {
+        return Some(EMPTY_ID.to_owned());
+    }
+    for (what, text) in [
+        ("id", &meta.id),
+        ("subject", &meta.subject),
+        ("type", &meta.type_name),
+    ] {
+        if text.contains('\0') {
+            return Some(format!(
+                "the event's {what} holds a NUL character (\\u0000), which the database cannot store"
+            ));
+        }
+        if text.len() > MAX_ID_LEN {
+            return Some(format!(
+                "the event's {what} is {} bytes long, more than the {MAX_ID_LEN} the inbox stores",
+                text.len()
+            ));
+        }
+    }
+    // PostgreSQL's timestamptz starts in 4714 BC; chrono goes further back.
+    if meta.occurred_at.year() < -4712 {
+        return Some(format!(
+            "the event's timestamp {} is before 4713 BC, out of the database's range",
+            meta.occurred_at
+        ));
+    }
+    None
+}
 
 /// Most pieces of one Spektr delivery stored as dead letters one by one:
 /// past them, the rest of the body is one dead letter, unread. A body of
@@ -131,11 +170,15 @@ pub(crate) fn plan_spektr_with(body: &[u8], mut each: impl FnMut(usize, Planned)
     Ok(())
 }
 
-/// The row of an event that decoded: an event, or a dead letter when its id
-/// is empty (an empty id cannot deduplicate).
+/// The row of an event that decoded: an event, or a dead letter when it
+/// cannot be stored as one (an empty id cannot deduplicate; see [`unstorable`]).
 fn decoded(provider: Provider, index: Option<usize>, bytes: &[u8], meta: Meta) -> Planned {
-    if meta.id.is_empty() {
-        return dead(provider, index, bytes, EMPTY_ID.to_owned());
+    if let Some(reason) = unstorable(&meta) {
+        let reason = match index {
+            Some(i) => format!("results[{i}]: {reason}"),
+            None => reason,
+        };
+        return dead(provider, index, bytes, reason);
     }
     Planned {
         index,
@@ -148,6 +191,7 @@ fn decoded(provider: Provider, index: Option<usize>, bytes: &[u8], meta: Meta) -
             occurred_at: meta.occurred_at,
             // Decoding succeeded, so the bytes are UTF-8.
             body: String::from_utf8_lossy(bytes).into_owned(),
+            batch_index: index.map(|i| i as i64),
         }),
     }
 }

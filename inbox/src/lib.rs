@@ -89,7 +89,7 @@ mod store;
 mod worker;
 
 pub use error::{Error, Result};
-pub use ingest::{MAX_DEAD_LETTERS_PER_DELIVERY, MAX_ERROR_LEN};
+pub use ingest::{MAX_DEAD_LETTERS_PER_DELIVERY, MAX_ERROR_LEN, MAX_ID_LEN};
 pub use worker::{Delivered, Event, Handled, Handler, WorkerOptions, Workers};
 
 use store::{Backend, Row, MAX_ROWS_PER_COMMIT};
@@ -423,9 +423,11 @@ impl Inbox {
                 described.push((item.index, item.id, error));
                 rows.push(item.row);
             }
-            let new = self.backend.commit(rows).await?;
-            for ((index, id, error), new) in described.into_iter().zip(new) {
-                let outcome = match (error, new) {
+            let written = self.backend.commit(rows).await?;
+            for ((index, id, error), written) in described.into_iter().zip(written) {
+                // An event the database refused was stored as a dead letter.
+                let error = error.or(written.refused);
+                let outcome = match (error, written.new) {
                     (None, true) => Outcome::Stored,
                     (None, false) => Outcome::AlreadyStored,
                     (Some(e), true) => Outcome::DeadLettered(e),

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 
 use crate::{Counts, DeadLetter, Error, Provider, Result, StoredEvent};
 
+mod pgtls;
 pub(crate) mod postgres;
 pub(crate) mod sqlite;
 
@@ -19,6 +20,46 @@ pub(crate) struct NewEvent {
     pub subject: String,
     pub occurred_at: DateTime<Utc>,
     pub body: String,
+    /// Its index in the Spektr batch, kept if the database refuses the row
+    /// and it becomes a dead letter.
+    pub batch_index: Option<i64>,
+}
+
+impl NewEvent {
+    /// The dead letter this event becomes when the database refuses it as
+    /// an event (`reason` is the database's error).
+    pub(crate) fn dead_letter(&self, reason: &str) -> NewDeadLetter {
+        NewDeadLetter::new(
+            self.provider,
+            self.batch_index,
+            self.body.clone().into_bytes(),
+            format!("the database refused it as an event: {reason}"),
+        )
+    }
+}
+
+impl NewDeadLetter {
+    /// A dead letter of `body`, keyed by its SHA-256.
+    pub(crate) fn new(
+        provider: Provider,
+        batch_index: Option<i64>,
+        body: Vec<u8>,
+        error: String,
+    ) -> NewDeadLetter {
+        use sha2::{Digest, Sha256};
+        use std::fmt::Write as _;
+        let mut hex = String::with_capacity(64);
+        for byte in Sha256::digest(&body) {
+            let _ = write!(hex, "{byte:02x}");
+        }
+        NewDeadLetter {
+            provider,
+            content_sha256: hex,
+            batch_index,
+            error: crate::ingest::bounded(error),
+            body,
+        }
+    }
 }
 
 /// A dead letter to insert unless its (provider, content hash) is stored.
@@ -36,6 +77,22 @@ pub(crate) struct NewDeadLetter {
 pub(crate) enum Row {
     Event(NewEvent),
     Dead(NewDeadLetter),
+}
+
+/// What became of one row of a commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Written {
+    /// Whether the row was new (its key was not stored before).
+    pub new: bool,
+    /// Set when the database refused the row as an event, which was then
+    /// stored as a dead letter instead: why it refused it.
+    pub refused: Option<String>,
+}
+
+impl Written {
+    pub(crate) fn new(new: bool) -> Written {
+        Written { new, refused: None }
+    }
 }
 
 /// An event claimed by a worker, with the token that proves the lease.
@@ -70,7 +127,7 @@ pub(crate) const MAX_ROWS_PER_COMMIT: usize = 2_000;
 /// Rows to commit, and where to answer once they are committed (or not).
 pub(crate) struct Job {
     pub(crate) rows: Vec<Row>,
-    pub(crate) reply: tokio::sync::oneshot::Sender<Result<Vec<bool>>>,
+    pub(crate) reply: tokio::sync::oneshot::Sender<Result<Vec<Written>>>,
 }
 
 /// A writer's next commit group: `first`, then the jobs already waiting, up
@@ -133,7 +190,7 @@ impl Backend {
 
     /// Commits `rows` in one transaction (grouped with other callers' rows);
     /// for each, whether it was new. Returns only after the commit.
-    pub(crate) async fn commit(&self, rows: Vec<Row>) -> Result<Vec<bool>> {
+    pub(crate) async fn commit(&self, rows: Vec<Row>) -> Result<Vec<Written>> {
         match self {
             Backend::Sqlite(s) => s.commit(rows).await,
             Backend::Postgres(p) => p.commit(rows).await,
@@ -220,6 +277,24 @@ impl Backend {
         }
     }
 }
+
+/// Attempts of a commit group lost to a deadlock, a serialization failure or
+/// a lost connection before the group's deliveries are answered 503.
+pub(crate) const COMMIT_ATTEMPTS: u32 = 5;
+
+/// A pause before retrying a commit group: 10–40 ms, more after each
+/// attempt, jittered so that two writers that deadlocked do not meet again.
+pub(crate) fn retry_pause(attempt: u32) -> Duration {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let base = 10u64 << attempt.min(4);
+    Duration::from_millis(base + u64::from(nanos) % (base * 3))
+}
+
+/// A commit group's answers, job by job: a job can fail alone (the database
+/// refused its rows) while the others are committed.
+pub(crate) type GroupAnswers = Vec<std::result::Result<Vec<Written>, String>>;
 
 /// Marks, for rows in order, which were new, given the keys the database
 /// reports as inserted: a key repeated within the rows is new only the first time.

@@ -8,9 +8,15 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot};
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::{Client, NoTls, Transaction};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
-use super::{commit_group, first_occurrences, AfterFailure, Claimed, Job, Row};
+use super::pgtls::{SslMode, TlsSettings};
+
+use super::{
+    commit_group, first_occurrences, retry_pause, AfterFailure, Claimed, GroupAnswers, Job,
+    NewDeadLetter, NewEvent, Row, Written, COMMIT_ATTEMPTS,
+};
 use crate::{Counts, DeadLetter, Error, Provider, Result, State, StoredEvent};
 
 /// The migrations shipped with the crate, in order.
@@ -31,13 +37,96 @@ pub(crate) struct Postgres {
     pool: Mutex<Vec<Client>>,
 }
 
+/// The longest wait for a database call's answer (a commit group, a claim, a
+/// read). A connection that stays open but stops answering (a network
+/// partition, a failover) is dropped after it, and the caller answered 503,
+/// so that a silent database never holds deliveries for longer.
+pub(crate) const ANSWER_TIMEOUT: Duration = Duration::from_millis(4_500);
+
+/// The longest wait for a new connection.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// What each connection asks of the server: statements and idle
+/// transactions end on the server's side too, and TCP keepalives (and the
+/// TCP user timeout) find a dead peer. `url` has no `sslmode` (see
+/// [`TlsSettings`]).
+fn settings(url: &str, mode: SslMode) -> Result<tokio_postgres::Config> {
+    let mut config: tokio_postgres::Config = url.parse().map_err(|e| Error::Url {
+        url: redact(url),
+        reason: format!("{e}"),
+    })?;
+    let options = format!(
+        "{} -c statement_timeout={} -c idle_in_transaction_session_timeout=10000",
+        config.get_options().unwrap_or_default(),
+        ANSWER_TIMEOUT.as_millis() - 500,
+    );
+    config
+        .options(options.trim_start())
+        .ssl_mode(match mode {
+            SslMode::Disable => tokio_postgres::config::SslMode::Disable,
+            SslMode::Prefer => tokio_postgres::config::SslMode::Prefer,
+            SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => {
+                tokio_postgres::config::SslMode::Require
+            }
+        })
+        .connect_timeout(CONNECT_TIMEOUT)
+        .keepalives(true)
+        .keepalives_idle(Duration::from_secs(5))
+        .keepalives_interval(Duration::from_secs(2))
+        .keepalives_retries(3)
+        .tcp_user_timeout(Duration::from_secs(8));
+    Ok(config)
+}
+
+/// `url` with its password, if any, replaced by `***`.
+pub(crate) fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((credentials, host)) => match credentials.split_once(':') {
+            Some((user, _password)) => format!("{scheme}://{user}:***@{host}{tail}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
 async fn connect(url: &str) -> Result<Client> {
-    let (client, connection) = tokio_postgres::connect(url, NoTls)
-        .await
-        .map_err(Error::postgres("connecting"))?;
+    let tls = TlsSettings::from_url(url)?;
+    let config = settings(&tls.url, tls.mode)?;
+    let connecting = async {
+        match tls.client_config()? {
+            None => spawn_connection(config.connect(NoTls).await),
+            Some(rustls) => spawn_connection(config.connect(MakeRustlsConnect::new(rustls)).await),
+        }
+    };
+    match tokio::time::timeout(CONNECT_TIMEOUT, connecting).await {
+        Ok(connected) => connected,
+        Err(_) => Err(Error::Timeout {
+            context: "connecting",
+            after: CONNECT_TIMEOUT,
+        }),
+    }
+}
+
+/// Runs a new connection's I/O on its own task.
+fn spawn_connection<S, T>(
+    connected: std::result::Result<
+        (Client, tokio_postgres::Connection<S, T>),
+        tokio_postgres::Error,
+    >,
+) -> Result<Client>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (client, connection) = connected.map_err(Error::postgres("connecting"))?;
     tokio::spawn(async move {
         if let Err(error) = connection.await {
-            tracing::warn!(%error, "PostgreSQL connection closed");
+            tracing::warn!(error = %crate::error::describe_postgres(&error), "PostgreSQL connection closed");
         }
     });
     Ok(client)
@@ -51,6 +140,12 @@ async fn migrate(client: &mut Client) -> Result<()> {
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
         .await
         .map_err(Error::postgres("locking for the migrations"))?;
+    // A migration may take longer than one delivery's statement may.
+    tx.batch_execute("SET LOCAL statement_timeout = 0")
+        .await
+        .map_err(Error::postgres(
+            "lifting the statement timeout for the migrations",
+        ))?;
     tx.batch_execute(
         "CREATE TABLE IF NOT EXISTS inbox_migrations (
             version BIGINT PRIMARY KEY, name TEXT NOT NULL,
@@ -101,7 +196,7 @@ impl Postgres {
         })
     }
 
-    pub(crate) async fn commit(&self, rows: Vec<Row>) -> Result<Vec<bool>> {
+    pub(crate) async fn commit(&self, rows: Vec<Row>) -> Result<Vec<Written>> {
         let (reply, answer) = oneshot::channel();
         self.writer
             .send(Job { rows, reply })
@@ -152,9 +247,18 @@ impl Postgres {
         params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
     ) -> Result<u64> {
         let client = self.checkout().await?;
-        let result = client.execute(sql, params).await;
-        self.checkin(client);
-        result.map_err(Error::postgres(context))
+        let result = within(context, async {
+            client
+                .execute(sql, params)
+                .await
+                .map_err(Error::postgres(context))
+        })
+        .await;
+        // A connection that timed out may be stuck mid-message: not reused.
+        if !matches!(result, Err(Error::Timeout { .. })) {
+            self.checkin(client);
+        }
+        result
     }
 
     async fn query(
@@ -164,9 +268,17 @@ impl Postgres {
         params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
     ) -> Result<Vec<tokio_postgres::Row>> {
         let client = self.checkout().await?;
-        let result = client.query(sql, params).await;
-        self.checkin(client);
-        result.map_err(Error::postgres(context))
+        let result = within(context, async {
+            client
+                .query(sql, params)
+                .await
+                .map_err(Error::postgres(context))
+        })
+        .await;
+        if !matches!(result, Err(Error::Timeout { .. })) {
+            self.checkin(client);
+        }
+        result
     }
 
     pub(crate) async fn complete(&self, seq: i64, token: &str) -> Result<bool> {
@@ -421,8 +533,11 @@ async fn claim_on(
 }
 
 /// The writer task: takes the jobs waiting, commits them in one transaction
-/// (one statement per table, the rows passed as arrays), then answers each.
-/// Reconnects when the connection is lost.
+/// (one statement per table, the rows passed as arrays, in key order), then
+/// answers each. A deadlock, a serialization failure or a lost connection is
+/// retried (reconnecting); a row the database refuses costs only its own
+/// delivery (see [`write_isolated`]); a database that does not answer within
+/// [`ANSWER_TIMEOUT`] gets a 503 and a new connection.
 async fn run_writer(client: Client, url: String, mut jobs: mpsc::Receiver<Job>) {
     let mut client = Some(client);
     // A job that would overflow a group starts the next one, so that a
@@ -438,20 +553,15 @@ async fn run_writer(client: Client, url: String, mut jobs: mpsc::Receiver<Job>) 
             },
         };
         let group = commit_group(first, &mut jobs, &mut carried);
-        if client.as_ref().is_none_or(Client::is_closed) {
-            client = connect(&url).await.ok();
-        }
-        let result = match client.as_mut() {
-            Some(c) => write_group(c, &group).await.map_err(|e| e.to_string()),
-            None => Err("cannot connect to PostgreSQL".to_owned()),
-        };
-        match result {
+        match write_with_retries(&mut client, &url, &group).await {
             Ok(answers) => {
                 for (job, answer) in group.into_iter().zip(answers) {
-                    let _ = job.reply.send(Ok(answer));
+                    let _ = job.reply.send(answer.map_err(Error::CommitFailed));
                 }
             }
-            Err(reason) => {
+            Err(error) => {
+                tracing::error!(%error, deliveries = group.len(), "a commit group failed");
+                let reason = error.to_string();
                 for job in group {
                     let _ = job.reply.send(Err(Error::CommitFailed(reason.clone())));
                 }
@@ -460,49 +570,279 @@ async fn run_writer(client: Client, url: String, mut jobs: mpsc::Receiver<Job>) 
     }
 }
 
-async fn write_group(client: &mut Client, group: &[Job]) -> Result<Vec<Vec<bool>>> {
-    let mut event_keys = Vec::new();
-    let (mut providers, mut ids, mut types, mut subjects, mut times, mut bodies) = (
-        Vec::new(),
-        Vec::new(),
-        Vec::new(),
-        Vec::new(),
-        Vec::new(),
-        Vec::new(),
-    );
-    let mut dead_keys = Vec::new();
-    let (mut d_providers, mut d_hashes, mut d_indexes, mut d_errors, mut d_bodies) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for job in group {
-        for row in &job.rows {
-            match row {
-                Row::Event(e) => {
-                    event_keys.push((e.provider, e.event_id.clone()));
-                    providers.push(e.provider.as_str());
-                    ids.push(e.event_id.as_str());
-                    types.push(e.event_type.as_str());
-                    subjects.push(e.subject.as_str());
-                    times.push(e.occurred_at);
-                    bodies.push(e.body.as_str());
+/// Whether `error` is about a row's content (PostgreSQL refuses this data:
+/// SQLSTATE classes 22 data exception, 23 integrity constraint violation, 54
+/// program limit exceeded), rather than about the database or the session.
+fn refuses_the_data(error: &Error) -> bool {
+    match error {
+        Error::Postgres { source, .. } => source.code().is_some_and(|code| {
+            ["22", "23", "54"]
+                .iter()
+                .any(|c| code.code().starts_with(c))
+        }),
+        _ => false,
+    }
+}
+
+/// Whether `error` comes from one job's rows (their data, or a trigger that
+/// refuses them: SQLSTATE class P0), so that the other jobs of its group can
+/// be committed.
+fn is_about_a_job(error: &Error) -> bool {
+    refuses_the_data(error)
+        || matches!(error, Error::Postgres { source, .. }
+            if source.code().is_some_and(|code| code.code().starts_with("P0")))
+}
+
+/// Whether trying the same commit again can succeed: a deadlock, a
+/// serialization failure, a server shutting down, or a lost connection.
+fn worth_retrying(error: &Error) -> bool {
+    match error {
+        Error::Postgres { source, .. } => match source.code() {
+            Some(code) => {
+                ["40P01", "40001", "57P01", "57P02", "57P03"].contains(&code.code())
+                    || code.code().starts_with("08")
+            }
+            None => source.is_closed() || source.to_string().contains("connection"),
+        },
+        _ => false,
+    }
+}
+
+/// Commits a group, retrying what is worth retrying up to [`COMMIT_ATTEMPTS`]
+/// times; a data error makes the group committed job by job.
+async fn write_with_retries(
+    client: &mut Option<Client>,
+    url: &str,
+    group: &[Job],
+) -> Result<GroupAnswers> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        if client.as_ref().is_none_or(Client::is_closed) {
+            *client = None;
+            match connect(url).await {
+                Ok(c) => *client = Some(c),
+                Err(error) if attempt < COMMIT_ATTEMPTS && worth_retrying(&error) => {
+                    tokio::time::sleep(retry_pause(attempt)).await;
+                    continue;
                 }
-                Row::Dead(d) => {
-                    dead_keys.push((d.provider, d.content_sha256.clone()));
-                    d_providers.push(d.provider.as_str());
-                    d_hashes.push(d.content_sha256.as_str());
-                    d_indexes.push(d.batch_index);
-                    d_errors.push(d.error.as_str());
-                    d_bodies.push(d.body.as_slice());
-                }
+                Err(error) => return Err(error),
             }
         }
+        let Some(c) = client.as_mut() else {
+            continue;
+        };
+        let result = within("committing", write_group(c, group)).await;
+        let result = match result {
+            Err(error) if is_about_a_job(&error) => {
+                tracing::warn!(%error, "the database refused a row: committing the group delivery by delivery");
+                within("committing delivery by delivery", write_isolated(c, group)).await
+            }
+            other => other,
+        };
+        match result {
+            Ok(answers) => return Ok(answers),
+            Err(error @ Error::Timeout { .. }) => {
+                // The connection may be stuck in the middle of a message:
+                // never use it again.
+                *client = None;
+                return Err(error);
+            }
+            Err(error) if attempt < COMMIT_ATTEMPTS && worth_retrying(&error) => {
+                tracing::warn!(%error, attempt, "retrying a commit group");
+                tokio::time::sleep(retry_pause(attempt)).await;
+            }
+            Err(error) => return Err(error),
+        }
     }
+}
+
+/// Runs a database call with [`ANSWER_TIMEOUT`]: a connection that stops
+/// answering (a partition, a failover) must not hold a delivery for longer.
+async fn within<T>(
+    context: &'static str,
+    call: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    match tokio::time::timeout(ANSWER_TIMEOUT, call).await {
+        Ok(result) => result,
+        Err(_) => Err(Error::Timeout {
+            context,
+            after: ANSWER_TIMEOUT,
+        }),
+    }
+}
+
+/// The fast path: every row of the group in one transaction.
+async fn write_group(client: &mut Client, group: &[Job]) -> Result<GroupAnswers> {
+    let rows: Vec<&Row> = group.iter().flat_map(|job| &job.rows).collect();
     let tx = client
         .transaction()
         .await
         .map_err(Error::postgres("starting a write"))?;
+    let mut new = insert_rows(&tx, &rows).await?.into_iter();
+    tx.commit().await.map_err(Error::postgres("committing"))?;
+    Ok(group
+        .iter()
+        .map(|job| {
+            Ok(job
+                .rows
+                .iter()
+                .map(|_| Written::new(new.next().unwrap_or(false)))
+                .collect())
+        })
+        .collect())
+}
+
+/// The slow path, after the database refused a row: one transaction, a
+/// savepoint per job, so that each job is committed or fails alone; in a job
+/// whose rows the database refuses, each refused event is stored as a dead
+/// letter with the database's reason, so that its neighbours are stored.
+async fn write_isolated(client: &mut Client, group: &[Job]) -> Result<GroupAnswers> {
+    let mut tx = client
+        .transaction()
+        .await
+        .map_err(Error::postgres("starting a write"))?;
+    let mut answers = Vec::with_capacity(group.len());
+    for job in group {
+        let mut job_tx = tx
+            .savepoint("inbox_job")
+            .await
+            .map_err(Error::postgres("making a savepoint"))?;
+        let rows: Vec<&Row> = job.rows.iter().collect();
+        let whole = insert_rows(&job_tx, &rows).await;
+        match whole {
+            Ok(new) => {
+                job_tx
+                    .commit()
+                    .await
+                    .map_err(Error::postgres("releasing a savepoint"))?;
+                answers.push(Ok(new.into_iter().map(Written::new).collect()));
+                continue;
+            }
+            Err(error) if !refuses_the_data(&error) => {
+                job_tx
+                    .rollback()
+                    .await
+                    .map_err(Error::postgres("rolling back to a savepoint"))?;
+                if worth_retrying(&error) {
+                    return Err(error);
+                }
+                answers.push(Err(error.to_string()));
+                continue;
+            }
+            Err(_) => {}
+        }
+        // Row by row, inside the job's savepoint (rolled back to its start).
+        job_tx
+            .batch_execute("ROLLBACK TO SAVEPOINT inbox_job")
+            .await
+            .map_err(Error::postgres("rolling back to a savepoint"))?;
+        let mut written = Vec::with_capacity(job.rows.len());
+        let mut failed = None;
+        for row in &job.rows {
+            match insert_one(&mut job_tx, row).await {
+                Ok(w) => written.push(w),
+                Err(error) => {
+                    failed = Some(error);
+                    break;
+                }
+            }
+        }
+        match failed {
+            None => {
+                job_tx
+                    .commit()
+                    .await
+                    .map_err(Error::postgres("releasing a savepoint"))?;
+                answers.push(Ok(written));
+            }
+            Some(error) => {
+                job_tx
+                    .rollback()
+                    .await
+                    .map_err(Error::postgres("rolling back to a savepoint"))?;
+                if worth_retrying(&error) {
+                    return Err(error);
+                }
+                answers.push(Err(error.to_string()));
+            }
+        }
+    }
+    tx.commit().await.map_err(Error::postgres("committing"))?;
+    Ok(answers)
+}
+
+/// One row in a savepoint of its own; an event the database refuses for its
+/// content is stored as a dead letter instead.
+async fn insert_one(tx: &mut Transaction<'_>, row: &Row) -> Result<Written> {
+    let row_tx = tx
+        .savepoint("inbox_row")
+        .await
+        .map_err(Error::postgres("making a savepoint"))?;
+    match insert_rows(&row_tx, &[row]).await {
+        Ok(new) => {
+            row_tx
+                .commit()
+                .await
+                .map_err(Error::postgres("releasing a savepoint"))?;
+            Ok(Written::new(new.first().copied().unwrap_or(false)))
+        }
+        Err(error) => {
+            row_tx
+                .rollback()
+                .await
+                .map_err(Error::postgres("rolling back to a savepoint"))?;
+            let Row::Event(event) = row else {
+                return Err(error);
+            };
+            if !refuses_the_data(&error) {
+                return Err(error);
+            }
+            let reason = error.to_string();
+            tracing::warn!(provider = %event.provider, error = %reason, "an event the database refused is stored as a dead letter");
+            let dead = Row::Dead(event.dead_letter(&reason));
+            let new = insert_rows(tx, &[&dead]).await?;
+            Ok(Written {
+                new: new.first().copied().unwrap_or(false),
+                refused: Some(reason),
+            })
+        }
+    }
+}
+
+/// Inserts `rows` and says, for each in the given order, whether it was new.
+/// Events go in key order, so that two writers given the same events never
+/// take their keys' locks in opposite orders (a deadlock); dead letters go in
+/// delivery order, so that they are listed as sent (two receivers given the
+/// same broken batch at once may still deadlock on them: that is retried).
+async fn insert_rows(tx: &Transaction<'_>, rows: &[&Row]) -> Result<Vec<bool>> {
+    let mut events: Vec<&NewEvent> = Vec::new();
+    let mut dead: Vec<&NewDeadLetter> = Vec::new();
+    for row in rows {
+        match row {
+            Row::Event(e) => events.push(e),
+            Row::Dead(d) => dead.push(d),
+        }
+    }
+    let event_keys: Vec<(Provider, String)> = events
+        .iter()
+        .map(|e| (e.provider, e.event_id.clone()))
+        .collect();
+    let dead_keys: Vec<(Provider, String)> = dead
+        .iter()
+        .map(|d| (d.provider, d.content_sha256.clone()))
+        .collect();
+    events.sort_by(|a, b| {
+        (a.provider.as_str(), &a.event_id).cmp(&(b.provider.as_str(), &b.event_id))
+    });
     let mut new_events = HashSet::new();
-    if !event_keys.is_empty() {
-        let times: Vec<DateTime<Utc>> = times;
+    if !events.is_empty() {
+        let providers: Vec<&str> = events.iter().map(|e| e.provider.as_str()).collect();
+        let ids: Vec<&str> = events.iter().map(|e| e.event_id.as_str()).collect();
+        let types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
+        let subjects: Vec<&str> = events.iter().map(|e| e.subject.as_str()).collect();
+        let times: Vec<DateTime<Utc>> = events.iter().map(|e| e.occurred_at).collect();
+        let bodies: Vec<&str> = events.iter().map(|e| e.body.as_str()).collect();
         for row in tx
             .query(
                 "INSERT INTO inbox_events (provider, event_id, event_type, subject, occurred_at, body)
@@ -519,14 +859,19 @@ async fn write_group(client: &mut Client, group: &[Job]) -> Result<Vec<Vec<bool>
         }
     }
     let mut new_dead = HashSet::new();
-    if !dead_keys.is_empty() {
+    if !dead.is_empty() {
+        let providers: Vec<&str> = dead.iter().map(|d| d.provider.as_str()).collect();
+        let hashes: Vec<&str> = dead.iter().map(|d| d.content_sha256.as_str()).collect();
+        let indexes: Vec<Option<i64>> = dead.iter().map(|d| d.batch_index).collect();
+        let errors: Vec<&str> = dead.iter().map(|d| d.error.as_str()).collect();
+        let bodies: Vec<&[u8]> = dead.iter().map(|d| d.body.as_slice()).collect();
         for row in tx
             .query(
                 "INSERT INTO inbox_dead_letters (provider, content_sha256, batch_index, error, body)
                  SELECT * FROM unnest($1::text[], $2::text[], $3::int8[], $4::text[], $5::bytea[])
                  ON CONFLICT (provider, content_sha256) DO NOTHING
                  RETURNING provider, content_sha256",
-                &[&d_providers, &d_hashes, &d_indexes, &d_errors, &d_bodies],
+                &[&providers, &hashes, &indexes, &errors, &bodies],
             )
             .await
             .map_err(Error::postgres("inserting dead letters"))?
@@ -534,19 +879,13 @@ async fn write_group(client: &mut Client, group: &[Job]) -> Result<Vec<Vec<bool>
             new_dead.insert((Provider::from_column(row.get(0)), row.get::<_, String>(1)));
         }
     }
-    tx.commit().await.map_err(Error::postgres("committing"))?;
     let mut events_new = first_occurrences(&event_keys, new_events).into_iter();
     let mut dead_new = first_occurrences(&dead_keys, new_dead).into_iter();
-    Ok(group
+    Ok(rows
         .iter()
-        .map(|job| {
-            job.rows
-                .iter()
-                .map(|row| match row {
-                    Row::Event(_) => events_new.next().unwrap_or(false),
-                    Row::Dead(_) => dead_new.next().unwrap_or(false),
-                })
-                .collect()
+        .map(|row| match row {
+            Row::Event(_) => events_new.next().unwrap_or(false),
+            Row::Dead(_) => dead_new.next().unwrap_or(false),
         })
         .collect())
 }

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{commit_group, AfterFailure, Claimed, Job, Row};
+use super::{commit_group, AfterFailure, Claimed, GroupAnswers, Job, Row, Written};
 use crate::{Counts, DeadLetter, Error, Provider, Result, State, StoredEvent};
 
 /// The migrations shipped with the crate, in order.
@@ -19,7 +19,10 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[(
     include_str!("../../migrations/sqlite/0001_inbox.sql"),
 )];
 
-const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a call waits for another connection's write lock (another
+/// process's claim, say) before it fails: a delivery is answered 503 within
+/// this, never held longer.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub(crate) struct Sqlite {
     path: PathBuf,
@@ -52,10 +55,12 @@ fn connect(path: &Path) -> Result<Connection> {
         });
     }
     // A 64 MiB page cache keeps more of the indexes in memory as the tables
-    // grow (the default is 2 MiB), and checkpoints every 32 MiB of WAL rather
-    // than 4 MiB: fewer, larger checkpoints while a big batch is written.
+    // grow (the default is 2 MiB). The WAL is checkpointed every 1,000 pages
+    // (4 MiB) and cut back to 4 MiB after a checkpoint: a WAL allowed to grow
+    // large takes back the space freed after a full disk.
     conn.execute_batch(
-        "PRAGMA synchronous = FULL; PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 8192;",
+        "PRAGMA synchronous = FULL; PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 1000;
+         PRAGMA journal_size_limit = 4194304;",
     )
     .map_err(Error::sqlite("setting synchronous = FULL"))?;
     Ok(conn)
@@ -122,7 +127,7 @@ impl Sqlite {
         })
     }
 
-    pub(crate) async fn commit(&self, rows: Vec<Row>) -> Result<Vec<bool>> {
+    pub(crate) async fn commit(&self, rows: Vec<Row>) -> Result<Vec<Written>> {
         let (reply, answer) = oneshot::channel();
         self.writer
             .send(Job { rows, reply })
@@ -421,7 +426,10 @@ ORDER BY e.occurred_at, e.seq
 LIMIT 1";
 
 /// The writer thread: takes the jobs waiting, commits them in one
-/// transaction, then answers each.
+/// transaction, then answers each. A row the database refuses costs only its
+/// own delivery (see [`write_isolated`]); after a commit fails for want of
+/// disk space, the WAL is checkpointed and truncated so that the space freed
+/// meanwhile is there for the next commit.
 fn run_writer(
     mut conn: Connection,
     path: PathBuf,
@@ -443,26 +451,31 @@ fn run_writer(
         };
         let group = commit_group(first, &mut jobs, &mut carried);
         let result = if gone {
-            Err(Error::DatabaseGone { path: path.clone() }.to_string())
+            Err(Error::DatabaseGone { path: path.clone() })
         } else {
-            write_group(&mut conn, &group).map_err(|e| e.to_string())
+            write_group(&mut conn, &group)
         };
         // A commit into a file that was removed or replaced reaches nobody.
         let result = match result {
             Ok(_) if identity(&path) != Some(opened_as) => {
                 gone = true;
                 tracing::error!(path = %path.display(), "the SQLite database file is gone or replaced; refusing every delivery until restarted");
-                Err(Error::DatabaseGone { path: path.clone() }.to_string())
+                Err(Error::DatabaseGone { path: path.clone() })
             }
             other => other,
         };
         match result {
             Ok(answers) => {
                 for (job, answer) in group.into_iter().zip(answers) {
-                    let _ = job.reply.send(Ok(answer));
+                    let _ = job.reply.send(answer.map_err(Error::CommitFailed));
                 }
             }
-            Err(reason) => {
+            Err(error) => {
+                tracing::error!(%error, deliveries = group.len(), "a commit group failed");
+                if is_disk_full(&error) {
+                    truncate_wal(&conn);
+                }
+                let reason = error.to_string();
                 for job in group {
                     let _ = job.reply.send(Err(Error::CommitFailed(reason.clone())));
                 }
@@ -471,60 +484,199 @@ fn run_writer(
     }
 }
 
-fn write_group(conn: &mut Connection, group: &[Job]) -> Result<Vec<Vec<bool>>> {
+fn sqlite_code(error: &Error) -> Option<&rusqlite::ffi::Error> {
+    match error {
+        Error::Sqlite {
+            source: rusqlite::Error::SqliteFailure(code, _),
+            ..
+        } => Some(code),
+        _ => None,
+    }
+}
+
+fn is_disk_full(error: &Error) -> bool {
+    sqlite_code(error).is_some_and(|c| c.code == rusqlite::ErrorCode::DiskFull)
+}
+
+/// Whether `error` is about a row's content (a CHECK or NOT NULL constraint,
+/// a value too big), rather than about the database: a trigger's `RAISE` is
+/// the database refusing the write, not the data.
+fn refuses_the_data(error: &Error) -> bool {
+    const SQLITE_CONSTRAINT_TRIGGER: i32 = 1811;
+    sqlite_code(error).is_some_and(|c| match c.code {
+        rusqlite::ErrorCode::ConstraintViolation => c.extended_code != SQLITE_CONSTRAINT_TRIGGER,
+        rusqlite::ErrorCode::TooBig | rusqlite::ErrorCode::TypeMismatch => true,
+        _ => false,
+    })
+}
+
+/// Whether `error` comes from one job's rows (a constraint, a trigger that
+/// refuses them), so that the other jobs of its group can be committed.
+fn is_about_a_job(error: &Error) -> bool {
+    refuses_the_data(error)
+        || sqlite_code(error).is_some_and(|c| c.code == rusqlite::ErrorCode::ConstraintViolation)
+}
+
+/// Checkpoints the WAL into the database and truncates it to nothing, giving
+/// its space back (best effort: readers may hold part of it).
+fn truncate_wal(conn: &Connection) {
+    match conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| {
+        row.get::<_, i64>(0)
+    }) {
+        Ok(0) => tracing::info!("the WAL was checkpointed and truncated after a full disk"),
+        Ok(_) => tracing::warn!("the WAL could not be truncated yet (readers hold it)"),
+        Err(error) => tracing::warn!(%error, "checkpointing the WAL after a full disk failed"),
+    }
+}
+
+/// The fast path: every row of the group in one transaction.
+fn write_group(conn: &mut Connection, group: &[Job]) -> Result<GroupAnswers> {
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(Error::sqlite("starting a write"))?;
     let received_at = now_ms();
     let mut answers = Vec::with_capacity(group.len());
-    {
-        let mut insert_event = tx
+    for job in group {
+        let mut written = Vec::with_capacity(job.rows.len());
+        for row in &job.rows {
+            match insert_row(&tx, row, received_at) {
+                Ok(new) => written.push(Written::new(new)),
+                Err(error) if is_about_a_job(&error) => {
+                    drop(tx);
+                    tracing::warn!(%error, "the database refused a row: committing the group delivery by delivery");
+                    return write_isolated(conn, group);
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        answers.push(Ok(written));
+    }
+    tx.commit().map_err(Error::sqlite("committing"))?;
+    Ok(answers)
+}
+
+/// The slow path, after the database refused a row: one transaction, a
+/// savepoint per job, so that each job is committed or fails alone; an event
+/// the database refuses for its content is stored as a dead letter with the
+/// database's reason, so that its neighbours are stored.
+fn write_isolated(conn: &mut Connection, group: &[Job]) -> Result<GroupAnswers> {
+    let mut tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(Error::sqlite("starting a write"))?;
+    let received_at = now_ms();
+    let mut answers = Vec::with_capacity(group.len());
+    for job in group {
+        let mut job_sp = tx
+            .savepoint()
+            .map_err(Error::sqlite("making a savepoint"))?;
+        let mut written = Vec::with_capacity(job.rows.len());
+        let mut failed = None;
+        for row in &job.rows {
+            match insert_one(&mut job_sp, row, received_at) {
+                Ok(w) => written.push(w),
+                Err(error) => {
+                    failed = Some(error);
+                    break;
+                }
+            }
+        }
+        match failed {
+            None => {
+                job_sp
+                    .commit()
+                    .map_err(Error::sqlite("releasing a savepoint"))?;
+                answers.push(Ok(written));
+            }
+            Some(error) if is_about_a_job(&error) => {
+                job_sp
+                    .rollback()
+                    .map_err(Error::sqlite("rolling back to a savepoint"))?;
+                drop(job_sp);
+                answers.push(Err(error.to_string()));
+            }
+            // Not about this job: the disk, the file. The whole group fails.
+            Some(error) => return Err(error),
+        }
+    }
+    tx.commit().map_err(Error::sqlite("committing"))?;
+    Ok(answers)
+}
+
+/// One row in a savepoint of its own; an event the database refuses for its
+/// content is stored as a dead letter instead.
+fn insert_one(tx: &mut rusqlite::Savepoint<'_>, row: &Row, received_at: i64) -> Result<Written> {
+    let mut row_sp = tx
+        .savepoint()
+        .map_err(Error::sqlite("making a savepoint"))?;
+    match insert_row(&row_sp, row, received_at) {
+        Ok(new) => {
+            row_sp
+                .commit()
+                .map_err(Error::sqlite("releasing a savepoint"))?;
+            Ok(Written::new(new))
+        }
+        Err(error) => {
+            row_sp
+                .rollback()
+                .map_err(Error::sqlite("rolling back to a savepoint"))?;
+            drop(row_sp);
+            let Row::Event(event) = row else {
+                return Err(error);
+            };
+            if !refuses_the_data(&error) {
+                return Err(error);
+            }
+            let reason = error.to_string();
+            tracing::warn!(provider = %event.provider, error = %reason, "an event the database refused is stored as a dead letter");
+            let new = insert_row(tx, &Row::Dead(event.dead_letter(&reason)), received_at)?;
+            Ok(Written {
+                new,
+                refused: Some(reason),
+            })
+        }
+    }
+}
+
+/// Inserts one row unless its key is stored; whether it was new.
+fn insert_row(conn: &Connection, row: &Row, received_at: i64) -> Result<bool> {
+    let n = match row {
+        Row::Event(e) => conn
             .prepare_cached(
                 "INSERT INTO inbox_events
                      (provider, event_id, event_type, subject, occurred_at, received_at, body, run_after)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?6)
                  ON CONFLICT (provider, event_id) DO NOTHING",
             )
-            .map_err(Error::sqlite("preparing the event insert"))?;
-        let mut insert_dead = tx
+            .and_then(|mut insert| {
+                insert.execute(params![
+                    e.provider.as_str(),
+                    e.event_id,
+                    e.event_type,
+                    e.subject,
+                    e.occurred_at.timestamp_millis(),
+                    received_at,
+                    e.body,
+                ])
+            })
+            .map_err(Error::sqlite("inserting an event"))?,
+        Row::Dead(d) => conn
             .prepare_cached(
                 "INSERT INTO inbox_dead_letters
                      (provider, content_sha256, batch_index, error, body, received_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                  ON CONFLICT (provider, content_sha256) DO NOTHING",
             )
-            .map_err(Error::sqlite("preparing the dead-letter insert"))?;
-        for job in group {
-            let mut new = Vec::with_capacity(job.rows.len());
-            for row in &job.rows {
-                let n = match row {
-                    Row::Event(e) => insert_event
-                        .execute(params![
-                            e.provider.as_str(),
-                            e.event_id,
-                            e.event_type,
-                            e.subject,
-                            e.occurred_at.timestamp_millis(),
-                            received_at,
-                            e.body,
-                        ])
-                        .map_err(Error::sqlite("inserting an event"))?,
-                    Row::Dead(d) => insert_dead
-                        .execute(params![
-                            d.provider.as_str(),
-                            d.content_sha256,
-                            d.batch_index,
-                            d.error,
-                            d.body,
-                            received_at,
-                        ])
-                        .map_err(Error::sqlite("inserting a dead letter"))?,
-                };
-                new.push(n == 1);
-            }
-            answers.push(new);
-        }
-    }
-    tx.commit().map_err(Error::sqlite("committing"))?;
-    Ok(answers)
+            .and_then(|mut insert| {
+                insert.execute(params![
+                    d.provider.as_str(),
+                    d.content_sha256,
+                    d.batch_index,
+                    d.error,
+                    d.body,
+                    received_at,
+                ])
+            })
+            .map_err(Error::sqlite("inserting a dead letter"))?,
+    };
+    Ok(n == 1)
 }

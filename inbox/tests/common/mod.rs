@@ -105,6 +105,25 @@ impl Db {
         }
     }
 
+    /// Whether the server connections of this test's inboxes are encrypted:
+    /// `Some(true)` if all are, `Some(false)` if one is not, `None` with no
+    /// connection (or on SQLite).
+    pub async fn connections_use_tls(&self) -> Option<bool> {
+        let Kind::Postgres { admin, schema } = &self.kind else {
+            return None;
+        };
+        let client = admin_client(admin).await;
+        let row = client
+            .query_one(
+                "SELECT bool_and(s.ssl) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid)
+                 WHERE a.application_name = $1",
+                &[schema],
+            )
+            .await
+            .unwrap();
+        row.get(0)
+    }
+
     /// Ends every server connection of this test's inboxes (PostgreSQL only).
     pub async fn terminate_connections(&self) {
         if let Kind::Postgres { admin, schema } = &self.kind {
