@@ -192,6 +192,8 @@ fn decoded(provider: Provider, index: Option<usize>, bytes: &[u8], meta: Meta) -
             // Decoding succeeded, so the bytes are UTF-8.
             body: String::from_utf8_lossy(bytes).into_owned(),
             batch_index: index.map(|i| i as i64),
+            // PredictaID's are, once verified: see `plan_predictaid`.
+            authenticated: false,
         }),
     }
 }
@@ -210,7 +212,11 @@ pub(crate) fn plan_predictaid(
         Ok((event, meta)) => {
             decode::check_predictaid_event_id(&event, event_id_header)
                 .map_err(Error::EventIdMismatch)?;
-            decoded(Provider::PredictaId, None, body, meta)
+            let mut planned = decoded(Provider::PredictaId, None, body, meta);
+            if let Row::Event(event) = &mut planned.row {
+                event.authenticated = true;
+            }
+            planned
         }
         Err(error) => dead(Provider::PredictaId, None, body, error.to_string()),
     })

@@ -186,6 +186,11 @@ pub struct StoredEvent {
     /// The event's text exactly as received: its slice of a Spektr batch, or
     /// the whole signed PredictaID body.
     pub body: String,
+    /// Whether its delivery was authenticated: always for PredictaID (its
+    /// signature was verified); for Spektr, which signs nothing, when it came
+    /// through [`Inbox::ingest_spektr_authenticated`] (the receiver's secret
+    /// Spektr URL).
+    pub authenticated: bool,
 }
 
 /// Something that could not be stored as an event (a row of `inbox_dead_letters`).
@@ -377,10 +382,41 @@ impl Inbox {
     where
         B: AsRef<[u8]> + Send + 'static,
     {
+        self.ingest_spektr_as(body, false).await
+    }
+
+    /// [`Inbox::ingest_spektr`] for a delivery the caller has authenticated
+    /// (Spektr signs nothing: a secret in the webhook URL, a peer address
+    /// allowed, as the receiver's `--spektr-token` and `--spektr-allow` do):
+    /// its events are stored with [`StoredEvent::authenticated`] set.
+    ///
+    /// An event already stored by an unauthenticated delivery stays as it
+    /// was stored ("already stored"): once a secret URL is configured, let
+    /// nothing else store Spektr events.
+    ///
+    /// # Errors
+    ///
+    /// As [`Inbox::ingest_spektr`].
+    pub async fn ingest_spektr_authenticated<B>(&self, body: B) -> Result<Receipt>
+    where
+        B: AsRef<[u8]> + Send + 'static,
+    {
+        self.ingest_spektr_as(body, true).await
+    }
+
+    async fn ingest_spektr_as<B>(&self, body: B, authenticated: bool) -> Result<Receipt>
+    where
+        B: AsRef<[u8]> + Send + 'static,
+    {
         // Decoding a 16 MiB batch takes a while: keep it off the async threads.
-        let planned = tokio::task::spawn_blocking(move || ingest::plan_spektr(body.as_ref()))
+        let mut planned = tokio::task::spawn_blocking(move || ingest::plan_spektr(body.as_ref()))
             .await
             .map_err(|_| Error::WriterStopped)??;
+        for item in &mut planned {
+            if let Row::Event(event) = &mut item.row {
+                event.authenticated = authenticated;
+            }
+        }
         self.commit(planned).await
     }
 

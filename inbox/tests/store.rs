@@ -26,6 +26,7 @@ on_both_backends!(
     a_failing_handler_is_retried_then_parked_and_can_be_requeued,
     events_of_one_subject_are_handled_in_order_one_at_a_time,
     an_expired_lease_makes_the_event_claimable_again,
+    each_event_records_whether_its_delivery_was_authenticated,
 );
 
 fn opts() -> WorkerOptions {
@@ -572,4 +573,30 @@ async fn postgres_writer_reconnects_after_its_connection_is_lost() {
 async fn an_unknown_url_scheme_is_refused() {
     let error = Inbox::open("mysql://localhost/db").await.unwrap_err();
     assert!(matches!(error, Error::Url { .. }), "{error}");
+}
+
+async fn each_event_records_whether_its_delivery_was_authenticated(db: &Db) {
+    let inbox = Inbox::open(&db.url).await.unwrap();
+    inbox
+        .ingest_spektr(batch(&[spektr_event("open", "c", 1)]))
+        .await
+        .unwrap();
+    inbox
+        .ingest_spektr_authenticated(batch(&[spektr_event("through_the_token", "c", 2)]))
+        .await
+        .unwrap();
+    let body = predictaid_event("evt_signed", "s", 1);
+    let signature = sign(body.as_bytes());
+    inbox
+        .ingest_predictaid(&secrets(), body, Some(&signature), None)
+        .await
+        .unwrap();
+    for (provider, id, authenticated) in [
+        (Provider::Spektr, "open", false),
+        (Provider::Spektr, "through_the_token", true),
+        (Provider::PredictaId, "evt_signed", true),
+    ] {
+        let stored = inbox.event(provider, id).await.unwrap().unwrap();
+        assert_eq!(stored.authenticated, authenticated, "{id}");
+    }
 }

@@ -23,6 +23,8 @@ pub(crate) struct NewEvent {
     /// Its index in the Spektr batch, kept if the database refuses the row
     /// and it becomes a dead letter.
     pub batch_index: Option<i64>,
+    /// Whether its delivery was authenticated.
+    pub authenticated: bool,
 }
 
 impl NewEvent {

@@ -20,11 +20,18 @@ use super::{
 use crate::{Counts, DeadLetter, Error, Provider, Result, State, StoredEvent};
 
 /// The migrations shipped with the crate, in order.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "0001_inbox.sql",
-    include_str!("../../migrations/postgres/0001_inbox.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "0001_inbox.sql",
+        include_str!("../../migrations/postgres/0001_inbox.sql"),
+    ),
+    (
+        2,
+        "0002_authenticated.sql",
+        include_str!("../../migrations/postgres/0002_authenticated.sql"),
+    ),
+];
 
 /// Advisory-lock keys (an arbitrary constant and the next one), so that two
 /// processes never migrate, or claim, at the same time.
@@ -446,7 +453,7 @@ impl Postgres {
 }
 
 const COLUMNS: &str = "provider, event_id, event_type, subject, occurred_at, received_at, state, \
-                       attempts, last_error, body";
+                       attempts, last_error, body, authenticated";
 
 fn read_event(row: &tokio_postgres::Row) -> StoredEvent {
     StoredEvent {
@@ -460,6 +467,7 @@ fn read_event(row: &tokio_postgres::Row) -> StoredEvent {
         attempts: row.get::<_, i32>(7) as u32,
         last_error: row.get(8),
         body: row.get(9),
+        authenticated: row.get(10),
     }
 }
 
@@ -527,6 +535,7 @@ async fn claim_on(
             attempts: row.get::<_, i32>(8) as u32,
             last_error: row.get(9),
             body: row.get(10),
+            authenticated: row.get(11),
         };
         (seq, event)
     }))
@@ -843,14 +852,24 @@ async fn insert_rows(tx: &Transaction<'_>, rows: &[&Row]) -> Result<Vec<bool>> {
         let subjects: Vec<&str> = events.iter().map(|e| e.subject.as_str()).collect();
         let times: Vec<DateTime<Utc>> = events.iter().map(|e| e.occurred_at).collect();
         let bodies: Vec<&str> = events.iter().map(|e| e.body.as_str()).collect();
+        let authenticated: Vec<bool> = events.iter().map(|e| e.authenticated).collect();
         for row in tx
             .query(
-                "INSERT INTO inbox_events (provider, event_id, event_type, subject, occurred_at, body)
+                "INSERT INTO inbox_events
+                     (provider, event_id, event_type, subject, occurred_at, body, authenticated)
                  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],
-                                      $5::timestamptz[], $6::text[])
+                                      $5::timestamptz[], $6::text[], $7::bool[])
                  ON CONFLICT (provider, event_id) DO NOTHING
                  RETURNING provider, event_id",
-                &[&providers, &ids, &types, &subjects, &times, &bodies],
+                &[
+                    &providers,
+                    &ids,
+                    &types,
+                    &subjects,
+                    &times,
+                    &bodies,
+                    &authenticated,
+                ],
             )
             .await
             .map_err(Error::postgres("inserting events"))?

@@ -13,11 +13,18 @@ use super::{commit_group, AfterFailure, Claimed, GroupAnswers, Job, Row, Written
 use crate::{Counts, DeadLetter, Error, Provider, Result, State, StoredEvent};
 
 /// The migrations shipped with the crate, in order.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "0001_inbox.sql",
-    include_str!("../../migrations/sqlite/0001_inbox.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "0001_inbox.sql",
+        include_str!("../../migrations/sqlite/0001_inbox.sql"),
+    ),
+    (
+        2,
+        "0002_authenticated.sql",
+        include_str!("../../migrations/sqlite/0002_authenticated.sql"),
+    ),
+];
 
 /// How long a call waits for another connection's write lock (another
 /// process's claim, say) before it fails: a delivery is answered 503 within
@@ -391,7 +398,7 @@ impl Sqlite {
 }
 
 const COLUMNS: &str = "provider, event_id, event_type, subject, occurred_at, received_at, state, \
-                       attempts, last_error, body";
+                       attempts, last_error, body, authenticated";
 
 fn read_event(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEvent> {
     Ok(StoredEvent {
@@ -405,6 +412,7 @@ fn read_event(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEvent> {
         attempts: row.get::<_, i64>(7)? as u32,
         last_error: row.get(8)?,
         body: row.get(9)?,
+        authenticated: row.get(10)?,
     })
 }
 
@@ -643,8 +651,9 @@ fn insert_row(conn: &Connection, row: &Row, received_at: i64) -> Result<bool> {
         Row::Event(e) => conn
             .prepare_cached(
                 "INSERT INTO inbox_events
-                     (provider, event_id, event_type, subject, occurred_at, received_at, body, run_after)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?6)
+                     (provider, event_id, event_type, subject, occurred_at, received_at, body,
+                      run_after, authenticated)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?6, ?8)
                  ON CONFLICT (provider, event_id) DO NOTHING",
             )
             .and_then(|mut insert| {
@@ -656,6 +665,7 @@ fn insert_row(conn: &Connection, row: &Row, received_at: i64) -> Result<bool> {
                     e.occurred_at.timestamp_millis(),
                     received_at,
                     e.body,
+                    e.authenticated,
                 ])
             })
             .map_err(Error::sqlite("inserting an event"))?,
