@@ -8,18 +8,19 @@
 //! in flight, and per route a body limit and (Spektr) a cap on concurrent
 //! batches, so that unauthenticated 16 MiB bodies cannot exhaust memory.
 
-use std::net::SocketAddr;
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::extract::State;
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::service::TowerToHyperService;
 use kyc_webhooks::predictaid::{Secrets, EVENT_ID_HEADER, SIGNATURE_HEADER};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
@@ -31,7 +32,11 @@ use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 use crate::{Error, Handler, Inbox, WorkerOptions};
 
 /// The receiver's settings: each a flag or an environment variable.
-#[derive(Debug, Clone, clap::Parser)]
+///
+/// Its `Debug` output shows no secret, token or database password.
+/// [`Config::load_files`] reads `--secret-file` and `--spektr-token-file`
+/// ([`serve`] calls it).
+#[derive(Clone, clap::Parser)]
 #[command(
     name = "kyc-webhooks-receiver",
     version,
@@ -45,17 +50,23 @@ pub struct Config {
     #[arg(
         long,
         env = "RECEIVER_DATABASE",
-        default_value = "sqlite://webhooks.db"
+        default_value = "sqlite://webhooks.db",
+        hide_env_values = true
     )]
     pub database: String,
     /// The PredictaID webhook secret; repeat the flag during a rotation,
-    /// newest first. Prefer the environment: command lines show in `ps`.
+    /// newest first. Prefer the environment or --secret-file: command lines
+    /// show in `ps`.
     #[arg(
         long = "secret",
         env = "PREDICTAID_WEBHOOK_SECRET",
         hide_env_values = true
     )]
     pub secrets: Vec<String>,
+    /// A file of PredictaID secrets, one a line, newest first (blank lines
+    /// ignored); used after those of --secret.
+    #[arg(long, env = "PREDICTAID_WEBHOOK_SECRET_FILE", value_name = "PATH")]
+    pub secret_file: Option<PathBuf>,
     /// The previous PredictaID secret, still accepted during a rotation.
     #[arg(
         long,
@@ -63,43 +74,117 @@ pub struct Config {
         hide_env_values = true
     )]
     pub secret_previous: Option<String>,
+    /// The Spektr route becomes `POST /webhooks/spektr/TOKEN` (every other
+    /// path under /webhooks/spektr is 404). Spektr signs nothing: without a
+    /// token anyone who can reach the port can store Spektr events. At least
+    /// 16 characters of `A-Z a-z 0-9 - . _ ~` (e.g. `openssl rand -hex 32`).
+    #[arg(
+        long,
+        env = "RECEIVER_SPEKTR_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN",
+        conflicts_with = "spektr_token_file"
+    )]
+    pub spektr_token: Option<String>,
+    /// A file holding the Spektr token (a trailing newline is ignored).
+    #[arg(long, env = "RECEIVER_SPEKTR_TOKEN_FILE", value_name = "PATH")]
+    pub spektr_token_file: Option<PathBuf>,
+    /// Spektr deliveries are accepted only from these peer addresses (a CIDR
+    /// range or one address; repeat the flag, or comma-separate in the
+    /// environment); others get 403. The peer is the TCP peer: behind a
+    /// proxy, that is the proxy.
+    #[arg(
+        long = "spektr-allow",
+        env = "RECEIVER_SPEKTR_ALLOW",
+        value_delimiter = ',',
+        value_name = "CIDR",
+        value_parser = parse_cidr
+    )]
+    pub spektr_allow: Vec<ipnet::IpNet>,
     /// Handler runs at once in this process (0: store only; run workers elsewhere).
     #[arg(long, env = "RECEIVER_WORKERS", default_value_t = 1)]
     pub workers: usize,
     /// Runs of a failing handler before its event is parked.
     #[arg(long, env = "RECEIVER_MAX_ATTEMPTS", default_value_t = 10)]
     pub max_attempts: u32,
-    /// How long a worker's claim on an event lasts, in seconds (renewed while
-    /// the handler runs; a dead worker's events are claimable after it).
-    #[arg(long, env = "RECEIVER_LEASE_SECS", default_value_t = 30.0)]
+    /// How long a worker's claim on an event lasts, in seconds, 0.1 to 86400
+    /// (renewed while the handler runs; a dead worker's events are claimable
+    /// after it).
+    #[arg(long, env = "RECEIVER_LEASE_SECS", default_value_t = 30.0, value_parser = parse_lease_secs)]
     pub lease_secs: f64,
     /// The delay before a failed event's second run, in milliseconds (doubled for each further run).
     #[arg(long, env = "RECEIVER_RETRY_BASE_MS", default_value_t = 1_000)]
     pub retry_base_ms: u64,
-    /// The Spektr route's body limit, in bytes.
-    #[arg(long, env = "RECEIVER_SPEKTR_BODY_LIMIT", default_value_t = 16 * 1024 * 1024)]
+    /// The Spektr route's body limit, in bytes (at most 1 GiB).
+    #[arg(
+        long,
+        env = "RECEIVER_SPEKTR_BODY_LIMIT",
+        default_value_t = 16 * 1024 * 1024,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=MAX_BODY_LIMIT)
+    )]
     pub spektr_body_limit: usize,
-    /// The PredictaID route's body limit, in bytes (one event per delivery).
-    #[arg(long, env = "RECEIVER_PREDICTAID_BODY_LIMIT", default_value_t = 256 * 1024)]
+    /// The PredictaID route's body limit, in bytes (one event per delivery; at most 1 GiB).
+    #[arg(
+        long,
+        env = "RECEIVER_PREDICTAID_BODY_LIMIT",
+        default_value_t = 256 * 1024,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=MAX_BODY_LIMIT)
+    )]
     pub predictaid_body_limit: usize,
-    /// Spektr batches read and stored at once; more wait (unread) for a turn.
-    #[arg(long, env = "RECEIVER_SPEKTR_CONCURRENCY", default_value_t = 4)]
+    /// Spektr batches decoded and stored at once; more wait, read, for a
+    /// turn. Bodies are read before the turn, within a budget of
+    /// SPEKTR_CONCURRENCY x SPEKTR_BODY_LIMIT bytes (64 MiB by default; at
+    /// least the body limit plus 64 KiB per request in flight).
+    #[arg(
+        long,
+        env = "RECEIVER_SPEKTR_CONCURRENCY",
+        default_value_t = 4,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=4_096)
+    )]
     pub spektr_concurrency: usize,
     /// Requests handled at once, all routes together.
-    #[arg(long, env = "RECEIVER_MAX_REQUESTS", default_value_t = 512)]
+    #[arg(
+        long,
+        env = "RECEIVER_MAX_REQUESTS",
+        default_value_t = 512,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000)
+    )]
     pub max_requests: usize,
-    /// Open connections; more wait in the listen queue.
-    #[arg(long, env = "RECEIVER_MAX_CONNECTIONS", default_value_t = 1_024)]
+    /// Open connections. At the cap, a new connection closes the oldest idle
+    /// one (no request in progress); with none idle it waits in the listen
+    /// queue.
+    #[arg(
+        long,
+        env = "RECEIVER_MAX_CONNECTIONS",
+        default_value_t = 1_024,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000)
+    )]
     pub max_connections: usize,
     /// Seconds allowed to send a request's headers (also how long an idle
-    /// keep-alive connection is kept).
-    #[arg(long, env = "RECEIVER_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    /// keep-alive connection is kept), 1 to 86400.
+    #[arg(
+        long,
+        env = "RECEIVER_HEADER_TIMEOUT_SECS",
+        default_value_t = 10,
+        value_parser = clap::value_parser!(u64).range(1..=MAX_TIMEOUT_SECS)
+    )]
     pub header_timeout_secs: u64,
-    /// Seconds allowed to send a request's body.
-    #[arg(long, env = "RECEIVER_BODY_TIMEOUT_SECS", default_value_t = 30)]
+    /// Seconds allowed to send a request's whole body (one deadline, however
+    /// the bytes trickle in), 1 to 86400.
+    #[arg(
+        long,
+        env = "RECEIVER_BODY_TIMEOUT_SECS",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u64).range(1..=MAX_TIMEOUT_SECS)
+    )]
     pub body_timeout_secs: u64,
-    /// Seconds allowed for a whole request, waiting for a turn included.
-    #[arg(long, env = "RECEIVER_REQUEST_TIMEOUT_SECS", default_value_t = 60)]
+    /// Seconds allowed for a whole request, waiting for a turn included, 1 to 86400.
+    #[arg(
+        long,
+        env = "RECEIVER_REQUEST_TIMEOUT_SECS",
+        default_value_t = 60,
+        value_parser = clap::value_parser!(u64).range(1..=MAX_TIMEOUT_SECS)
+    )]
     pub request_timeout_secs: u64,
     /// Milliseconds the default handler waits before it logs an event (to
     /// stand in for real work in tests and demos).
@@ -112,7 +197,139 @@ pub struct Config {
     pub handler_sleep_ms: u64,
 }
 
+/// The largest body limit accepted, in bytes.
+const MAX_BODY_LIMIT: u64 = 1 << 30;
+/// The longest timeout accepted, in seconds (a day).
+const MAX_TIMEOUT_SECS: u64 = 86_400;
+/// The shortest Spektr token accepted.
+const MIN_TOKEN_LEN: usize = 16;
+
+fn parse_lease_secs(text: &str) -> Result<f64, String> {
+    let secs: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| "not a number of seconds".to_owned())?;
+    if secs.is_finite() && (0.1..=86_400.0).contains(&secs) {
+        Ok(secs)
+    } else {
+        Err("must be a number of seconds from 0.1 to 86400".to_owned())
+    }
+}
+
+fn parse_cidr(text: &str) -> Result<ipnet::IpNet, String> {
+    let text = text.trim();
+    text.parse::<ipnet::IpNet>()
+        .or_else(|_| text.parse::<IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| "not a CIDR range (10.0.0.0/8, fd00::/8) or an address".to_owned())
+}
+
+/// `postgres://user:PASSWORD@host/db?password=PASSWORD` with each password
+/// shown as `***`.
+fn redact_url(url: &str) -> String {
+    let mut out = url.to_owned();
+    if let Some(scheme_end) = out.find("://") {
+        let authority_start = scheme_end + 3;
+        let authority_end = out[authority_start..]
+            .find(['/', '?', '#'])
+            .map_or(out.len(), |i| authority_start + i);
+        if let Some(at) = out[authority_start..authority_end].rfind('@') {
+            let userinfo = &out[authority_start..authority_start + at];
+            if let Some(colon) = userinfo.find(':') {
+                let from = authority_start + colon + 1;
+                out.replace_range(from..authority_start + at, "***");
+            }
+        }
+    }
+    // A password in the query string (`?password=...&`) too.
+    if let Some(query) = out.find('?') {
+        let (head, tail) = out.split_at(query + 1);
+        let tail: Vec<String> = tail
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+                _ => pair.to_owned(),
+            })
+            .collect();
+        out = format!("{head}{}", tail.join("&"));
+    }
+    out
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let hidden = |n: usize| format!("[{n} hidden]");
+        f.debug_struct("Config")
+            .field("addr", &self.addr)
+            .field("database", &redact_url(&self.database))
+            .field("secrets", &format_args!("{}", hidden(self.secrets.len())))
+            .field("secret_file", &self.secret_file)
+            .field(
+                "secret_previous",
+                &self.secret_previous.as_ref().map(|_| "***"),
+            )
+            .field("spektr_token", &self.spektr_token.as_ref().map(|_| "***"))
+            .field("spektr_token_file", &self.spektr_token_file)
+            .field("spektr_allow", &self.spektr_allow)
+            .field("workers", &self.workers)
+            .field("max_attempts", &self.max_attempts)
+            .field("lease_secs", &self.lease_secs)
+            .field("retry_base_ms", &self.retry_base_ms)
+            .field("spektr_body_limit", &self.spektr_body_limit)
+            .field("predictaid_body_limit", &self.predictaid_body_limit)
+            .field("spektr_concurrency", &self.spektr_concurrency)
+            .field("max_requests", &self.max_requests)
+            .field("max_connections", &self.max_connections)
+            .field("header_timeout_secs", &self.header_timeout_secs)
+            .field("body_timeout_secs", &self.body_timeout_secs)
+            .field("request_timeout_secs", &self.request_timeout_secs)
+            .field("handler_sleep_ms", &self.handler_sleep_ms)
+            .finish()
+    }
+}
+
 impl Config {
+    /// Reads `--secret-file` (its secrets are appended to `secrets`) and
+    /// `--spektr-token-file` (into `spektr_token`), clears both paths, and
+    /// checks the token. Calling it again does nothing.
+    ///
+    /// # Errors
+    ///
+    /// A file that cannot be read, a secret file with no secret, or a token
+    /// that is too short or holds characters other than `A-Z a-z 0-9 - . _ ~`
+    /// (the message repeats no secret).
+    pub fn load_files(&mut self) -> Result<(), String> {
+        if let Some(path) = self.secret_file.take() {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| format!("--secret-file {}: {e}", path.display()))?;
+            let before = self.secrets.len();
+            self.secrets.extend(
+                text.lines()
+                    .map(str::trim)
+                    .filter(|line| !line.is_empty())
+                    .map(str::to_owned),
+            );
+            if self.secrets.len() == before {
+                return Err(format!("--secret-file {}: holds no secret", path.display()));
+            }
+        }
+        if let Some(path) = self.spektr_token_file.take() {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| format!("--spektr-token-file {}: {e}", path.display()))?;
+            let token = text.strip_suffix('\n').unwrap_or(&text);
+            let token = token.strip_suffix('\r').unwrap_or(token);
+            self.spektr_token = Some(token.to_owned());
+        }
+        if let Some(token) = &self.spektr_token {
+            let allowed = |c: char| c.is_ascii_alphanumeric() || "-._~".contains(c);
+            if token.chars().count() < MIN_TOKEN_LEN || !token.chars().all(allowed) {
+                return Err(format!(
+                    "--spektr-token: the token must be at least {MIN_TOKEN_LEN} characters of A-Z a-z 0-9 - . _ ~ (it is part of the URL path)"
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// The PredictaID secrets, newest first.
     pub fn secret_set(&self) -> Secrets {
         Secrets::new(self.secrets.iter().chain(self.secret_previous.as_ref()))
@@ -120,9 +337,15 @@ impl Config {
 
     /// The workers' settings.
     pub fn worker_options(&self) -> WorkerOptions {
+        // A config not parsed by clap may hold any value: never panic on it.
+        let lease = if self.lease_secs.is_finite() {
+            self.lease_secs.clamp(0.1, 86_400.0)
+        } else {
+            30.0
+        };
         WorkerOptions {
             concurrency: self.workers,
-            lease: Duration::from_secs_f64(self.lease_secs.max(0.1)),
+            lease: Duration::from_secs_f64(lease),
             max_attempts: self.max_attempts.max(1),
             retry_base: Duration::from_millis(self.retry_base_ms),
             ..WorkerOptions::default()
@@ -134,25 +357,83 @@ impl Config {
 struct AppState {
     inbox: Inbox,
     secrets: Secrets,
+    spektr: Arc<SpektrGate>,
 }
 
+/// Who may post to the Spektr route.
+struct SpektrGate {
+    /// The SHA-256 digest of the URL token, compared in constant time.
+    token: Option<[u8; 32]>,
+    /// The peer ranges allowed (empty: any).
+    allow: Vec<ipnet::IpNet>,
+}
+
+impl SpektrGate {
+    fn token_matches(&self, given: &str) -> bool {
+        use sha2::Digest as _;
+        use subtle::ConstantTimeEq as _;
+        match &self.token {
+            // Digests of equal length: the comparison's time says nothing
+            // about the token, its length included.
+            Some(token) => bool::from(sha2::Sha256::digest(given.as_bytes()).ct_eq(token)),
+            None => false,
+        }
+    }
+
+    /// Whether a delivery from `peer` is allowed (an unknown peer is not,
+    /// when there is an allow-list).
+    fn allows(&self, peer: Option<SocketAddr>) -> bool {
+        if self.allow.is_empty() {
+            return true;
+        }
+        peer.is_some_and(|peer| {
+            let ip = peer.ip().to_canonical();
+            self.allow.iter().any(|net| net.contains(&ip))
+        })
+    }
+}
+
+/// The Spektr route's path prefix; with a token the route is `PREFIX/TOKEN`.
+const SPEKTR_PATH: &str = "/webhooks/spektr";
+
 /// The two routes with their limits and timeouts.
+///
+/// With `config.spektr_token` the Spektr route is `POST
+/// /webhooks/spektr/{TOKEN}`. With `config.spektr_allow`, the peer address is
+/// read from the request's [`ConnectInfo<SocketAddr>`] extension ([`serve_on`]
+/// inserts it; elsewhere use axum's `into_make_service_with_connect_info`):
+/// without it every Spektr delivery is refused.
 pub fn router(inbox: Inbox, secrets: Secrets, config: &Config) -> Router {
-    let spektr = Router::new()
-        .route("/webhooks/spektr", post(on_spektr))
-        .layer(
-            ServiceBuilder::new()
-                .layer(GlobalConcurrencyLimitLayer::new(
-                    config.spektr_concurrency.max(1),
-                ))
-                .layer(RequestBodyLimitLayer::new(config.spektr_body_limit)),
-        );
+    use sha2::Digest as _;
+    let gate = SpektrGate {
+        token: config
+            .spektr_token
+            .as_ref()
+            .map(|token| sha2::Sha256::digest(token.as_bytes()).into()),
+        allow: config.spektr_allow.clone(),
+    };
+    let spektr_path = if gate.token.is_some() {
+        format!("{SPEKTR_PATH}/{{token}}")
+    } else {
+        SPEKTR_PATH.to_owned()
+    };
+    let spektr = Router::new().route(&spektr_path, post(on_spektr)).layer(
+        ServiceBuilder::new()
+            .layer(GlobalConcurrencyLimitLayer::new(
+                config.spektr_concurrency.max(1),
+            ))
+            .layer(RequestBodyLimitLayer::new(config.spektr_body_limit)),
+    );
     let predictaid = Router::new()
         .route("/webhooks/predictaid", post(on_predictaid))
         .layer(RequestBodyLimitLayer::new(config.predictaid_body_limit));
     spektr
         .merge(predictaid)
-        .with_state(AppState { inbox, secrets })
+        .with_state(AppState {
+            inbox,
+            secrets,
+            spektr: Arc::new(gate),
+        })
         .layer(
             ServiceBuilder::new()
                 .layer(TimeoutLayer::with_status_code(
@@ -201,13 +482,52 @@ fn refused(provider: &str, error: &Error) -> Response {
     }
 }
 
-async fn on_spektr(State(state): State<AppState>, body: Body) -> Response {
+async fn on_spektr(State(state): State<AppState>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|info| info.0);
+    // Refused before the body is read.
+    if !state.spektr.allows(peer) {
+        tracing::warn!(
+            provider = "spektr",
+            ?peer,
+            "refused: peer not in --spektr-allow"
+        );
+        return (StatusCode::FORBIDDEN, "forbidden\n").into_response();
+    }
+    let authenticated = state.spektr.token.is_some();
+    if authenticated {
+        let given = parts
+            .uri
+            .path()
+            .strip_prefix(SPEKTR_PATH)
+            .and_then(|rest| rest.strip_prefix('/'))
+            .unwrap_or("");
+        if !state.spektr.token_matches(given) {
+            // The path is not logged: it may be a near miss of the token.
+            tracing::warn!(
+                provider = "spektr",
+                ?peer,
+                "refused: wrong token in the path"
+            );
+            return StatusCode::NOT_FOUND.into_response();
+        }
+    }
     let body = match read_body(body).await {
         Ok(body) => body,
         Err(response) => return response,
     };
     let bytes = body.len();
-    match state.inbox.ingest_spektr(body).await {
+    // The two arms differ once `Inbox::ingest_spektr_authenticated` exists.
+    #[allow(clippy::if_same_then_else)]
+    let ingested = if authenticated {
+        state.inbox.ingest_spektr(body).await // AUTHENTICATED: switch to ingest_spektr_authenticated
+    } else {
+        state.inbox.ingest_spektr(body).await
+    };
+    match ingested {
         Ok(receipt) => {
             let (stored, already, dead) = (
                 receipt.stored(),
@@ -324,7 +644,7 @@ pub async fn serve_on(
                 Err(_) => return,
             },
         };
-        let (stream, _peer) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             _ = &mut shutdown => return,
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
@@ -336,7 +656,14 @@ pub async fn serve_on(
                 }
             },
         };
-        let service = TowerToHyperService::new(app.clone());
+        let app = app.clone();
+        // The peer address goes with each request, for --spektr-allow.
+        let service = hyper::service::service_fn(
+            move |mut request: hyper::Request<hyper::body::Incoming>| {
+                request.extensions_mut().insert(ConnectInfo(peer));
+                tower::ServiceExt::oneshot(app.clone(), request)
+            },
+        );
         tokio::spawn(async move {
             let mut builder = hyper::server::conn::http1::Builder::new();
             builder
@@ -355,10 +682,18 @@ pub async fn serve_on(
 
 /// Opens the inbox, starts the workers and serves until Ctrl-C or SIGTERM.
 pub async fn serve(config: Config) -> Result<(), String> {
+    let mut config = config;
+    config.load_files()?;
     let secrets = config.secret_set();
     if secrets.is_empty() {
         return Err(
-            "no PredictaID secret: pass --secret or set PREDICTAID_WEBHOOK_SECRET".to_owned(),
+            "no PredictaID secret: pass --secret or --secret-file, or set PREDICTAID_WEBHOOK_SECRET"
+                .to_owned(),
+        );
+    }
+    if config.spektr_token.is_none() {
+        tracing::warn!(
+            "no --spektr-token: anyone who can reach the port can store Spektr events (Spektr signs nothing); set one and configure https://your-host/webhooks/spektr/<TOKEN> in Spektr"
         );
     }
     let inbox = Inbox::open(&config.database)
@@ -378,7 +713,12 @@ pub async fn serve(config: Config) -> Result<(), String> {
     });
     tracing::info!(
         workers = config.workers,
-        "listening on http://{local} (POST /webhooks/spektr, /webhooks/predictaid)"
+        "listening on http://{local} (POST {}, /webhooks/predictaid)",
+        if config.spektr_token.is_some() {
+            "/webhooks/spektr/<TOKEN>"
+        } else {
+            SPEKTR_PATH
+        }
     );
     let app = router(inbox, secrets, &config);
     serve_on(listener, app, &config, shutdown_signal()).await;

@@ -24,12 +24,18 @@ struct Receiver {
 
 impl Receiver {
     fn start(database: &str, args: &[&str]) -> Receiver {
+        Receiver::start_with(database, args, &[])
+    }
+
+    /// Started with these environment variables too.
+    fn start_with(database: &str, args: &[&str], env: &[(&str, &str)]) -> Receiver {
         let log = std::env::temp_dir().join(format!("{}.log", unique("kyc_receiver")));
         let out = std::fs::File::create(&log).unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_kyc-webhooks-receiver"))
             .args(["--addr", "127.0.0.1:0", "--database", database])
             .args(args)
             .env("PREDICTAID_WEBHOOK_SECRET", SECRET)
+            .envs(env.iter().copied())
             .env("RUST_LOG", "info,kyc_webhooks_inbox=debug")
             .stdout(out.try_clone().unwrap())
             .stderr(out)
@@ -175,6 +181,10 @@ async fn the_readme_walkthrough_works() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(receiver.log().contains("handled event"));
+    // Started without a Spektr token: it says so.
+    assert!(receiver
+        .log()
+        .contains("anyone who can reach the port can store Spektr events"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -560,4 +570,238 @@ async fn kill_9_of_a_receiver_and_a_worker_under_load_on_postgres() {
     if let Some(db) = Db::postgres().await {
         kill_9_under_load(&db).await;
     }
+}
+
+const TOKEN: &str = "spektr_token_0123456789abcdef";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_token_only_the_token_path_stores_spektr_events() {
+    let db = Db::sqlite();
+    let receiver = Receiver::start_with(
+        &db.url,
+        &["--workers", "0"],
+        &[("RECEIVER_SPEKTR_TOKEN", TOKEN)],
+    );
+    let addr = receiver.addr.as_str();
+    let body = batch(&[spektr_event("sp_token_1", "s1", 1)]);
+    let inbox = Inbox::open(&db.url).await.unwrap();
+    let wrong = format!("/webhooks/spektr/{}x", &TOKEN[..TOKEN.len() - 1]);
+    let longer = format!("/webhooks/spektr/{TOKEN}x");
+    let nested = format!("/webhooks/spektr/{TOKEN}/more");
+    for path in [
+        "/webhooks/spektr",
+        "/webhooks/spektr/",
+        &wrong,
+        &longer,
+        &nested,
+    ] {
+        let (status, _) = post(addr, path, &[], body.as_bytes()).await.unwrap();
+        assert_eq!(status, 404, "{path}");
+    }
+    assert_eq!(inbox.counts().await.unwrap(), Default::default());
+    let path = format!("/webhooks/spektr/{TOKEN}");
+    let answer = post(addr, &path, &[], body.as_bytes()).await.unwrap();
+    assert_eq!(
+        answer,
+        (
+            200,
+            "stored 1, already stored 0, dead-lettered 0\n".to_owned()
+        )
+    );
+    assert_eq!(inbox.counts().await.unwrap().events(), 1);
+    let log = receiver.log();
+    assert!(!log.contains(TOKEN), "the token is in the log:\n{log}");
+    assert!(!log.contains("anyone who can reach the port"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_token_file_and_the_secret_file_are_read() {
+    let db = Db::sqlite();
+    let dir = db.dir().unwrap();
+    let token_file = dir.join("token");
+    std::fs::write(&token_file, format!("{TOKEN}\n")).unwrap();
+    // Newest first, blank lines ignored; the environment's secret still counts.
+    let secret_file = dir.join("secrets");
+    std::fs::write(&secret_file, "\nwhsec_file_newest\n\n  whsec_file_older\n").unwrap();
+    let receiver = Receiver::start(
+        &db.url,
+        &[
+            "--workers",
+            "0",
+            "--spektr-token-file",
+            token_file.to_str().unwrap(),
+            "--secret-file",
+            secret_file.to_str().unwrap(),
+        ],
+    );
+    let addr = receiver.addr.as_str();
+    let body = batch(&[spektr_event("sp_file_1", "s1", 1)]);
+    let path = format!("/webhooks/spektr/{TOKEN}");
+    assert_eq!(
+        post(addr, &path, &[], body.as_bytes()).await.unwrap().0,
+        200
+    );
+    for (i, secret) in ["whsec_file_newest", "whsec_file_older", SECRET]
+        .into_iter()
+        .enumerate()
+    {
+        let body = predictaid_event(&format!("evt_file_{i}"), "s", i as i64);
+        let signature = kyc_webhooks::predictaid::sign(body.as_bytes(), secret.as_bytes());
+        let headers = [("X-PredictAid-Signature", signature.as_str())];
+        let answer = post(addr, "/webhooks/predictaid", &headers, body.as_bytes()).await;
+        assert_eq!(answer.unwrap().0, 200, "{secret}");
+    }
+    let body = predictaid_event("evt_file_x", "s", 9);
+    let signature = kyc_webhooks::predictaid::sign(body.as_bytes(), b"whsec_unknown");
+    let headers = [("X-PredictAid-Signature", signature.as_str())];
+    let answer = post(addr, "/webhooks/predictaid", &headers, body.as_bytes()).await;
+    assert_eq!(answer.unwrap().0, 401);
+    let log = receiver.log();
+    for secret in ["whsec_file_newest", "whsec_file_older", SECRET, TOKEN] {
+        assert!(!log.contains(secret), "{secret} is in the log:\n{log}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_spektr_allow_list_refuses_other_peers_with_403() {
+    let db = Db::sqlite();
+    let inbox = Inbox::open(&db.url).await.unwrap();
+    let body = batch(&[spektr_event("sp_allow_1", "s1", 1)]);
+    let elsewhere = Receiver::start(&db.url, &["--workers", "0", "--spektr-allow", "10.0.0.0/8"]);
+    let answer = post(&elsewhere.addr, "/webhooks/spektr", &[], body.as_bytes()).await;
+    assert_eq!(answer.unwrap().0, 403);
+    assert_eq!(inbox.counts().await.unwrap(), Default::default());
+    // PredictaID is not affected.
+    assert_eq!(
+        post_predictaid(&elsewhere.addr, &predictaid_event("evt_allow", "s", 1))
+            .await
+            .unwrap()
+            .0,
+        200
+    );
+    // From the environment, comma-separated: 127.0.0.1 is in.
+    let here = Receiver::start_with(
+        &db.url,
+        &["--workers", "0"],
+        &[("RECEIVER_SPEKTR_ALLOW", "10.0.0.0/8, 127.0.0.1/32")],
+    );
+    let answer = post(&here.addr, "/webhooks/spektr", &[], body.as_bytes()).await;
+    assert_eq!(answer.unwrap().0, 200);
+    assert_eq!(inbox.counts().await.unwrap().events(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_id_header_naming_another_event_is_400_and_stores_nothing() {
+    let db = Db::sqlite();
+    let receiver = Receiver::start(&db.url, &["--workers", "0"]);
+    let body = predictaid_event("evt_real", "s", 1);
+    let signature = sign(body.as_bytes());
+    let headers = [
+        ("X-PredictAid-Signature", signature.as_str()),
+        ("X-PredictAid-Event-ID", "evt_other"),
+    ];
+    let answer = post(
+        &receiver.addr,
+        "/webhooks/predictaid",
+        &headers,
+        body.as_bytes(),
+    )
+    .await;
+    assert_eq!(answer.unwrap().0, 400);
+    let inbox = Inbox::open(&db.url).await.unwrap();
+    assert_eq!(inbox.counts().await.unwrap(), Default::default());
+}
+
+#[test]
+fn debug_output_shows_no_secret_token_or_database_password() {
+    use clap::Parser as _;
+    let config = kyc_webhooks_inbox::receiver::Config::try_parse_from([
+        "kyc-webhooks-receiver",
+        "--database",
+        "postgres://inbox:pg_pass_1234@db.example:5432/inbox?sslmode=require&password=pg_query_pass",
+        "--secret",
+        "whsec_current_abc",
+        "--secret",
+        "whsec_next_def",
+        "--secret-previous",
+        "whsec_previous_ghi",
+        "--spektr-token",
+        TOKEN,
+    ])
+    .unwrap();
+    let text = format!("{config:?}");
+    for secret in [
+        "pg_pass_1234",
+        "pg_query_pass",
+        "whsec_current_abc",
+        "whsec_next_def",
+        "whsec_previous_ghi",
+        TOKEN,
+    ] {
+        assert!(!text.contains(secret), "{secret} in {text}");
+    }
+    // What is not secret is still shown.
+    assert!(
+        text.contains("postgres://inbox:***@db.example:5432/inbox?sslmode=require&password=***"),
+        "{text}"
+    );
+    assert!(text.contains("max_connections: 1024"), "{text}");
+}
+
+#[test]
+fn configuration_that_cannot_work_exits_2_naming_the_flag() {
+    let dir = std::env::temp_dir().join(unique("kyc_receiver_config"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let missing = dir.join("missing").display().to_string();
+    let empty = dir.join("empty");
+    std::fs::write(&empty, "\n\n").unwrap();
+    let empty = empty.display().to_string();
+    let cases: Vec<(Vec<String>, &str)> = [
+        (vec!["--lease-secs=0"], "--lease-secs"),
+        (vec!["--lease-secs=inf"], "--lease-secs"),
+        (vec!["--lease-secs=NaN"], "--lease-secs"),
+        (vec!["--lease-secs=1e20"], "--lease-secs"),
+        (vec!["--lease-secs=-1"], "--lease-secs"),
+        (vec!["--lease-secs=0.01"], "--lease-secs"),
+        (vec!["--spektr-concurrency=0"], "--spektr-concurrency"),
+        (vec!["--max-requests=0"], "--max-requests"),
+        (vec!["--max-connections=0"], "--max-connections"),
+        (vec!["--body-timeout-secs=0"], "--body-timeout-secs"),
+        (vec!["--request-timeout-secs=0"], "--request-timeout-secs"),
+        (vec!["--header-timeout-secs=0"], "--header-timeout-secs"),
+        (
+            vec!["--header-timeout-secs=18446744073709551615"],
+            "--header-timeout-secs",
+        ),
+        (vec!["--spektr-body-limit=0"], "--spektr-body-limit"),
+        (vec!["--predictaid-body-limit=0"], "--predictaid-body-limit"),
+        (vec!["--spektr-allow=10.0.0.0/33"], "--spektr-allow"),
+        (vec!["--spektr-token=short"], "--spektr-token"),
+        (
+            vec!["--spektr-token=has/a/slash/in/it/0123"],
+            "--spektr-token",
+        ),
+        (vec!["--secret-file", &missing], "--secret-file"),
+        (vec!["--secret-file", &empty], "--secret-file"),
+        (vec!["--spektr-token-file", &missing], "--spektr-token-file"),
+    ]
+    .into_iter()
+    .map(|(args, flag)| (args.into_iter().map(str::to_owned).collect(), flag))
+    .collect();
+    for (args, flag) in cases {
+        let output = Command::new(env!("CARGO_BIN_EXE_kyc-webhooks-receiver"))
+            .args(["--addr", "127.0.0.1:0", "--database"])
+            .arg(format!("sqlite://{}", dir.join("inbox.db").display()))
+            .args(&args)
+            .env("PREDICTAID_WEBHOOK_SECRET", SECRET)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(flag), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panick"), "{args:?}: {stderr}");
+        assert!(!stderr.contains("has/a/slash"), "{args:?}: {stderr}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }
