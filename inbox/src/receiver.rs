@@ -2,16 +2,19 @@
 //! each delivery in an [`Inbox`] before it answers 2xx. The
 //! `kyc-webhooks-receiver` binary runs it; [`serve`] runs it in your process.
 //!
-//! Every limit comes from a layer or the connection builder: hyper's
-//! header-read timeout (also for idle keep-alive connections), a cap on open
-//! connections, a request timeout and a body-read timeout, a cap on requests
-//! in flight, and per route a body limit and (Spektr) a cap on concurrent
-//! batches, so that unauthenticated 16 MiB bodies cannot exhaust memory.
+//! The limits: hyper's header-read timeout (also for idle keep-alive
+//! connections); a cap on open connections, at which the oldest idle one is
+//! closed for a new one; a request timeout and one deadline for a whole body;
+//! a cap on requests in flight; per route a body limit; and for Spektr a
+//! budget of body bytes being read and a cap on batches decoded and stored at
+//! once, taken only once the body is in, so that unauthenticated 16 MiB bodies
+//! cannot exhaust memory and slow senders cannot hold the route.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
@@ -20,14 +23,16 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
+use http_body_util::BodyExt as _;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use kyc_webhooks::predictaid::{Secrets, EVENT_ID_HEADER, SIGNATURE_HEADER};
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
 use tower::limit::GlobalConcurrencyLimitLayer;
 use tower::ServiceBuilder;
 use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
+use tower_http::timeout::TimeoutLayer;
 
 use crate::{Error, Handler, Inbox, WorkerOptions};
 
@@ -134,7 +139,7 @@ pub struct Config {
     /// Spektr batches decoded and stored at once; more wait, read, for a
     /// turn. Bodies are read before the turn, within a budget of
     /// SPEKTR_CONCURRENCY x SPEKTR_BODY_LIMIT bytes (64 MiB by default; at
-    /// least the body limit plus 64 KiB per request in flight).
+    /// least the body limit plus 16 KiB per request in flight).
     #[arg(
         long,
         env = "RECEIVER_SPEKTR_CONCURRENCY",
@@ -358,6 +363,42 @@ struct AppState {
     inbox: Inbox,
     secrets: Secrets,
     spektr: Arc<SpektrGate>,
+    /// Turns to decode and store a Spektr batch, taken once its body is read.
+    spektr_turns: Arc<Semaphore>,
+    /// The budget of Spektr body bytes being read or held, in KiB.
+    spektr_budget: Arc<Semaphore>,
+    spektr_body_limit: usize,
+    body_timeout: Duration,
+}
+
+/// What a Spektr body reserves of the budget before it is read; the rest of
+/// its length is reserved once this much has arrived, so that a body that
+/// trickles in holds no more than this.
+const FIRST_RESERVATION: usize = 16 * 1024;
+
+/// The Spektr body budget, in KiB: `spektr_concurrency` bodies of the limit,
+/// and at least one body of the limit besides a first reservation for every
+/// request in flight (then a body that has its first reservation always gets
+/// the rest eventually).
+fn spektr_budget_kib(config: &Config) -> usize {
+    let limit = config.spektr_body_limit.max(1) as u64;
+    let bytes = (config.spektr_concurrency.max(1) as u64)
+        .saturating_mul(limit)
+        .max(limit.saturating_add(
+            (config.max_requests.max(1) as u64).saturating_mul(FIRST_RESERVATION as u64),
+        ));
+    usize::try_from(bytes.div_ceil(1024))
+        .unwrap_or(usize::MAX)
+        .min(Semaphore::MAX_PERMITS)
+}
+
+/// Reserves `bytes` of the Spektr body budget.
+async fn reserve(budget: &Arc<Semaphore>, bytes: usize) -> Result<OwnedSemaphorePermit, Response> {
+    let kib = u32::try_from(bytes.div_ceil(1024)).unwrap_or(u32::MAX);
+    Arc::clone(budget)
+        .acquire_many_owned(kib)
+        .await
+        .map_err(|_| (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n").into_response())
 }
 
 /// Who may post to the Spektr route.
@@ -417,13 +458,12 @@ pub fn router(inbox: Inbox, secrets: Secrets, config: &Config) -> Router {
     } else {
         SPEKTR_PATH.to_owned()
     };
-    let spektr = Router::new().route(&spektr_path, post(on_spektr)).layer(
-        ServiceBuilder::new()
-            .layer(GlobalConcurrencyLimitLayer::new(
-                config.spektr_concurrency.max(1),
-            ))
-            .layer(RequestBodyLimitLayer::new(config.spektr_body_limit)),
-    );
+    // No concurrency cap around the route: it would be held while bodies
+    // are read, and four slow senders would hold the route. The handler
+    // takes a turn once the body is in.
+    let spektr = Router::new()
+        .route(&spektr_path, post(on_spektr))
+        .layer(RequestBodyLimitLayer::new(config.spektr_body_limit));
     let predictaid = Router::new()
         .route("/webhooks/predictaid", post(on_predictaid))
         .layer(RequestBodyLimitLayer::new(config.predictaid_body_limit));
@@ -433,6 +473,10 @@ pub fn router(inbox: Inbox, secrets: Secrets, config: &Config) -> Router {
             inbox,
             secrets,
             spektr: Arc::new(gate),
+            spektr_turns: Arc::new(Semaphore::new(config.spektr_concurrency.max(1))),
+            spektr_budget: Arc::new(Semaphore::new(spektr_budget_kib(config))),
+            spektr_body_limit: config.spektr_body_limit.max(1),
+            body_timeout: Duration::from_secs(config.body_timeout_secs),
         })
         .layer(
             ServiceBuilder::new()
@@ -440,30 +484,83 @@ pub fn router(inbox: Inbox, secrets: Secrets, config: &Config) -> Router {
                     StatusCode::REQUEST_TIMEOUT,
                     Duration::from_secs(config.request_timeout_secs),
                 ))
-                .layer(GlobalConcurrencyLimitLayer::new(config.max_requests.max(1)))
-                .layer(RequestBodyTimeoutLayer::new(Duration::from_secs(
-                    config.body_timeout_secs,
-                ))),
+                .layer(GlobalConcurrencyLimitLayer::new(config.max_requests.max(1))),
         )
 }
 
-/// Reads a body, mapping the limit and timeout layers' errors to 413 and 408.
-async fn read_body(body: Body) -> Result<Bytes, Response> {
-    axum::body::to_bytes(body, usize::MAX)
-        .await
-        .map_err(|error| {
-            let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&error);
-            while let Some(e) = source {
-                if e.is::<http_body_util::LengthLimitError>() {
-                    return (StatusCode::PAYLOAD_TOO_LARGE, "body too large\n").into_response();
-                }
-                if e.is::<tower_http::timeout::TimeoutError>() {
-                    return (StatusCode::REQUEST_TIMEOUT, "body read timed out\n").into_response();
-                }
-                source = e.source();
-            }
-            (StatusCode::BAD_REQUEST, "the body could not be read\n").into_response()
-        })
+/// The answer to a body that could not be read: 413 over the limit layer's
+/// limit, else 400.
+fn unreadable(error: &axum::Error) -> Response {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = source {
+        if e.is::<http_body_util::LengthLimitError>() {
+            return too_large();
+        }
+        source = e.source();
+    }
+    (StatusCode::BAD_REQUEST, "the body could not be read\n").into_response()
+}
+
+fn too_large() -> Response {
+    (StatusCode::PAYLOAD_TOO_LARGE, "body too large\n").into_response()
+}
+
+fn too_slow() -> Response {
+    (StatusCode::REQUEST_TIMEOUT, "body read timed out\n").into_response()
+}
+
+/// Reads a whole body within one deadline (408 past it, however the bytes
+/// trickle in), mapping the limit layer's error to 413.
+async fn read_body(body: Body, timeout: Duration) -> Result<Bytes, Response> {
+    match tokio::time::timeout(timeout, axum::body::to_bytes(body, usize::MAX)).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(error)) => Err(unreadable(&error)),
+        Err(_) => Err(too_slow()),
+    }
+}
+
+/// Reads a Spektr body within the body budget and one deadline (which does
+/// not run while the body waits for budget: the sender is not the slow one
+/// then). Returns the body and its reservations, to hold while it is decoded.
+async fn read_spektr_body(
+    state: &AppState,
+    content_length: Option<u64>,
+    mut body: Body,
+) -> Result<(Vec<u8>, Vec<OwnedSemaphorePermit>), Response> {
+    let limit = state.spektr_body_limit;
+    let full = content_length.map_or(limit, |n| usize::try_from(n).unwrap_or(limit).min(limit));
+    let mut reserved_bytes = full.min(FIRST_RESERVATION);
+    let mut reservations = vec![reserve(&state.spektr_budget, reserved_bytes).await?];
+    let mut bytes = Vec::with_capacity(reserved_bytes);
+    let mut deadline = Instant::now() + state.body_timeout;
+    loop {
+        let frame = match tokio::time::timeout_at(deadline, body.frame()).await {
+            Err(_) => return Err(too_slow()),
+            Ok(None) => break,
+            Ok(Some(Err(error))) => return Err(unreadable(&error)),
+            Ok(Some(Ok(frame))) => frame,
+        };
+        let Ok(data) = frame.into_data() else {
+            continue; // trailers
+        };
+        let needed = bytes.len() + data.len();
+        if needed > limit {
+            return Err(too_large());
+        }
+        if needed > reserved_bytes {
+            // The rest of the declared length (or of the limit) at once: a
+            // body never waits for budget twice, so bodies cannot each hold
+            // part of the budget waiting for more.
+            let more = full.max(needed) - reserved_bytes;
+            let waited = Instant::now();
+            reservations.push(reserve(&state.spektr_budget, more).await?);
+            deadline += waited.elapsed();
+            reserved_bytes += more;
+            bytes.reserve_exact(reserved_bytes - bytes.len());
+        }
+        bytes.extend_from_slice(&data);
+    }
+    Ok((bytes, reservations))
 }
 
 fn refused(provider: &str, error: &Error) -> Response {
@@ -515,9 +612,18 @@ async fn on_spektr(State(state): State<AppState>, request: Request) -> Response 
             return StatusCode::NOT_FOUND.into_response();
         }
     }
-    let body = match read_body(body).await {
-        Ok(body) => body,
+    let content_length = parts
+        .headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let (body, _reservations) = match read_spektr_body(&state, content_length, body).await {
+        Ok(read) => read,
         Err(response) => return response,
+    };
+    // Only now a turn to decode and store: slow senders hold none.
+    let Ok(_turn) = state.spektr_turns.acquire().await else {
+        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n").into_response();
     };
     let bytes = body.len();
     // The two arms differ once `Inbox::ingest_spektr_authenticated` exists.
@@ -561,7 +667,7 @@ async fn on_predictaid(State(state): State<AppState>, headers: HeaderMap, body: 
         return (StatusCode::UNAUTHORIZED, "invalid webhook signature\n").into_response();
     }
     let event_id = header(EVENT_ID_HEADER).map(str::to_owned);
-    let body = match read_body(body).await {
+    let body = match read_body(body, state.body_timeout).await {
         Ok(body) => body,
         Err(response) => return response,
     };
@@ -625,25 +731,132 @@ pub fn logging_handler(sleep: Duration) -> Handler {
     })
 }
 
+/// The open connections, oldest first, and how many requests each has in
+/// progress (from the call of the service to the end of the response body).
+#[derive(Default)]
+struct Connections {
+    open: Mutex<ConnectionTable>,
+    /// Signalled when a connection's last request in progress ends.
+    became_idle: Notify,
+}
+
+#[derive(Default)]
+struct ConnectionTable {
+    next: u64,
+    open: BTreeMap<u64, Tracked>,
+}
+
+struct Tracked {
+    in_progress: usize,
+    /// Set once the connection was asked to close.
+    closing: bool,
+    close: Arc<Notify>,
+}
+
+impl Connections {
+    fn table(&self) -> std::sync::MutexGuard<'_, ConnectionTable> {
+        // The table stays consistent whatever panicked while holding it.
+        self.open
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn add(&self) -> (u64, Arc<Notify>) {
+        let mut table = self.table();
+        let id = table.next;
+        table.next += 1;
+        let close = Arc::new(Notify::new());
+        table.open.insert(
+            id,
+            Tracked {
+                in_progress: 0,
+                closing: false,
+                close: Arc::clone(&close),
+            },
+        );
+        (id, close)
+    }
+
+    fn remove(&self, id: u64) {
+        self.table().open.remove(&id);
+    }
+
+    fn start_request(self: &Arc<Self>, id: u64) -> RequestInProgress {
+        if let Some(tracked) = self.table().open.get_mut(&id) {
+            tracked.in_progress += 1;
+        }
+        RequestInProgress {
+            connections: Arc::clone(self),
+            id,
+        }
+    }
+
+    /// Asks the oldest connection with no request in progress to close;
+    /// false when every connection has one.
+    fn close_oldest_idle(&self) -> bool {
+        let mut table = self.table();
+        let idle = table
+            .open
+            .values_mut()
+            .find(|tracked| tracked.in_progress == 0 && !tracked.closing);
+        match idle {
+            Some(tracked) => {
+                tracked.closing = true;
+                tracked.close.notify_one();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Whether the connection, asked to close, can be dropped right away (no
+    /// request in progress); else it closes once its request is answered.
+    fn is_idle(&self, id: u64) -> bool {
+        self.table()
+            .open
+            .get(&id)
+            .is_none_or(|tracked| tracked.in_progress == 0)
+    }
+}
+
+/// Held while a request is in progress on a connection.
+struct RequestInProgress {
+    connections: Arc<Connections>,
+    id: u64,
+}
+
+impl Drop for RequestInProgress {
+    fn drop(&mut self) {
+        let now_idle = match self.connections.table().open.get_mut(&self.id) {
+            Some(tracked) => {
+                tracked.in_progress = tracked.in_progress.saturating_sub(1);
+                tracked.in_progress == 0
+            }
+            None => false,
+        };
+        if now_idle {
+            self.connections.became_idle.notify_one();
+        }
+    }
+}
+
 /// Accepts connections on `listener` and serves `app` until `shutdown`
-/// resolves, with hyper's header-read timeout and a cap on open connections.
+/// resolves, with hyper's header-read timeout and a cap on open connections:
+/// at the cap, a new connection closes the oldest one with no request in
+/// progress (idle keep-alive, or still sending its headers), and waits in the
+/// listen queue only while every connection has a request in progress. Each
+/// request carries the peer address as [`ConnectInfo<SocketAddr>`].
 pub async fn serve_on(
     listener: TcpListener,
     app: Router,
     config: &Config,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
-    let connections = Arc::new(Semaphore::new(config.max_connections.max(1)));
+    let permits = Arc::new(Semaphore::new(config.max_connections.max(1)));
+    let connections = Arc::new(Connections::default());
     let header_timeout = Duration::from_secs(config.header_timeout_secs);
     tokio::pin!(shutdown);
     loop {
-        let permit = tokio::select! {
-            _ = &mut shutdown => return,
-            permit = Arc::clone(&connections).acquire_owned() => match permit {
-                Ok(permit) => permit,
-                Err(_) => return,
-            },
-        };
         let (stream, peer) = tokio::select! {
             _ = &mut shutdown => return,
             accepted = listener.accept() => match accepted {
@@ -656,25 +869,69 @@ pub async fn serve_on(
                 }
             },
         };
+        let permit = loop {
+            if let Ok(permit) = Arc::clone(&permits).try_acquire_owned() {
+                break permit;
+            }
+            connections.close_oldest_idle();
+            tokio::select! {
+                _ = &mut shutdown => return,
+                permit = Arc::clone(&permits).acquire_owned() => match permit {
+                    Ok(permit) => break permit,
+                    Err(_) => return,
+                },
+                // None was idle (or the one asked to close took a request
+                // meanwhile): try again when one is.
+                _ = connections.became_idle.notified() => {}
+            }
+        };
+        let (id, close) = connections.add();
         let app = app.clone();
+        let tracker = Arc::clone(&connections);
         // The peer address goes with each request, for --spektr-allow.
         let service = hyper::service::service_fn(
             move |mut request: hyper::Request<hyper::body::Incoming>| {
                 request.extensions_mut().insert(ConnectInfo(peer));
-                tower::ServiceExt::oneshot(app.clone(), request)
+                let in_progress = tracker.start_request(id);
+                let app = app.clone();
+                async move {
+                    let response = tower::ServiceExt::oneshot(app, request).await?;
+                    // In progress until hyper drops the response body, sent.
+                    Ok::<_, std::convert::Infallible>(response.map(|body| {
+                        Body::new(body.map_frame(move |frame| {
+                            let _in_progress = &in_progress;
+                            frame
+                        }))
+                    }))
+                }
             },
         );
+        let connections = Arc::clone(&connections);
         tokio::spawn(async move {
             let mut builder = hyper::server::conn::http1::Builder::new();
             builder
                 .timer(TokioTimer::new())
                 .header_read_timeout(header_timeout);
-            if let Err(error) = builder
-                .serve_connection(TokioIo::new(stream), service)
-                .await
-            {
+            let connection = builder.serve_connection(TokioIo::new(stream), service);
+            tokio::pin!(connection);
+            let ended = tokio::select! {
+                ended = connection.as_mut() => Some(ended),
+                _ = close.notified() => None,
+            };
+            let ended = match ended {
+                Some(ended) => ended,
+                // Closed for a new connection: dropped if still idle, else
+                // once its request is answered.
+                None if connections.is_idle(id) => Ok(()),
+                None => {
+                    connection.as_mut().graceful_shutdown();
+                    connection.await
+                }
+            };
+            if let Err(error) = ended {
                 tracing::debug!(%error, "connection ended");
             }
+            connections.remove(id);
             drop(permit);
         });
     }

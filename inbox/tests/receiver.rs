@@ -276,11 +276,14 @@ fn peak_rss(pid: u32) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_large_unsigned_bodies_at_once_do_not_take_the_memory() {
     let db = Db::sqlite();
-    let receiver = Receiver::start(&db.url, &["--workers", "0"]);
+    // Bodies of the limit: the body budget (4 turns x the limit, 16 MiB)
+    // holds 4 of them, read or being stored.
+    const SIZE: usize = 4 << 20;
+    let limit = SIZE.to_string();
+    let receiver = Receiver::start(&db.url, &["--workers", "0", "--spektr-body-limit", &limit]);
     let before = peak_rss(receiver.child.id());
     // 40 unsigned 4 MiB bodies at once (not JSON: each is dead-lettered
     // whole, once per content). At most 4 are read at a time.
-    const SIZE: usize = 4 << 20;
     let sends: Vec<_> = (0..40u8)
         .map(|i| {
             let addr = receiver.addr.clone();
@@ -804,4 +807,220 @@ fn configuration_that_cannot_work_exits_2_naming_the_flag() {
         assert!(!stderr.contains("has/a/slash"), "{args:?}: {stderr}");
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Opens a connection and sends a request's headers, for a body sent later.
+async fn start_request(addr: &str, path: &str, headers: &str) -> TcpStream {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let head = format!("POST {path} HTTP/1.1\r\nHost: x\r\n{headers}\r\n");
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream
+}
+
+/// Sends `body` 3 bytes a second, until it is sent, the connection fails, or
+/// `until`.
+fn trickle(
+    mut stream: tokio::net::tcp::OwnedWriteHalf,
+    body: Vec<u8>,
+    until: Instant,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        for chunk in body.chunks(3) {
+            if Instant::now() >= until || stream.write_all(chunk).await.is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trickled_body_is_cut_at_the_body_timeout_however_it_trickles() {
+    let db = Db::sqlite();
+    let receiver = Receiver::start(&db.url, &["--workers", "0", "--body-timeout-secs", "2"]);
+    let addr = receiver.addr.as_str();
+    let signature = sign(b"x");
+    let requests = [
+        ("/webhooks/spektr", String::new()),
+        (
+            "/webhooks/predictaid",
+            format!("X-PredictAid-Signature: {signature}\r\n"),
+        ),
+    ];
+    let started = Instant::now();
+    let mut reads = Vec::new();
+    for (path, headers) in requests {
+        let stream = start_request(addr, path, &format!("{headers}Content-Length: 1000\r\n")).await;
+        let (mut read, write) = stream.into_split();
+        // 3 bytes a second: each frame well within the old per-frame timeout.
+        let sender = tokio::spawn(async move {
+            let mut write = write;
+            for _ in 0..20 {
+                if write.write_all(b"[1,").await.is_err() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        });
+        reads.push(tokio::spawn(async move {
+            let mut buf = Vec::new();
+            let read =
+                tokio::time::timeout(Duration::from_secs(10), read.read_to_end(&mut buf)).await;
+            sender.abort();
+            (path, read.is_ok(), buf, started.elapsed())
+        }));
+    }
+    for read in reads {
+        let (path, answered, buf, elapsed) = read.await.unwrap();
+        assert!(answered, "{path}: not answered within 10 s");
+        assert_eq!(parse_response(&buf).map(|r| r.0), Some(408), "{path}");
+        assert!(
+            elapsed < Duration::from_millis(3_500),
+            "{path}: answered after {elapsed:?}, the body timeout is 2 s"
+        );
+    }
+    let inbox = Inbox::open(&db.url).await.unwrap();
+    assert_eq!(inbox.counts().await.unwrap(), Default::default());
+}
+
+/// The soft limit on open files, raised towards `wanted` (up to the hard
+/// limit) with `prlimit` when it is lower.
+fn raise_open_files_limit(wanted: u64) -> u64 {
+    let read = || -> Option<(u64, String)> {
+        let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+        let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+        let mut fields = line.split_whitespace().skip(3);
+        let soft = fields.next()?.parse().ok()?;
+        Some((soft, fields.next()?.to_owned()))
+    };
+    let Some((soft, hard)) = read() else {
+        return wanted;
+    };
+    if soft >= wanted {
+        return soft;
+    }
+    let target = match hard.parse::<u64>() {
+        Ok(hard) => wanted.min(hard),
+        Err(_) => wanted, // "unlimited"
+    };
+    let _ = Command::new("prlimit")
+        .arg(format!("--pid={}", std::process::id()))
+        .arg(format!("--nofile={target}:{hard}"))
+        .status();
+    read().map_or(soft, |(soft, _)| soft)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_connections_and_slow_bodies_do_not_lock_deliveries_out() {
+    // 2,000 idle connections by default; fewer where open files are scarce.
+    let wanted: u64 = std::env::var("KYC_RECEIVER_TEST_IDLE_CONNECTIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2_000);
+    let limit = raise_open_files_limit(wanted + 256);
+    let idle_count = wanted.min(limit.saturating_sub(256)) as usize;
+    // The receiver's cap is below the idle count, so idle connections fill it.
+    let cap = if idle_count >= 1_024 + 512 {
+        1_024 // the default
+    } else {
+        idle_count / 2
+    };
+    assert!(
+        idle_count >= 100,
+        "too few open files ({limit}) for this test"
+    );
+    let db = Db::sqlite();
+    let receiver = Receiver::start(
+        &db.url,
+        &["--workers", "0", "--max-connections", &cap.to_string()],
+    );
+    let addr = receiver.addr.clone();
+    let until = Instant::now() + Duration::from_secs(20);
+
+    // As many slow Spektr bodies as there are turns (4), each declaring the
+    // whole body limit and sending 3 bytes a second.
+    let mut slow = Vec::new();
+    for _ in 0..4 {
+        let stream = start_request(&addr, "/webhooks/spektr", "Content-Length: 16777216\r\n").await;
+        let (read, write) = stream.into_split();
+        slow.push((
+            read,
+            trickle(write, b"{\"results\": [".repeat(1_000), until),
+        ));
+    }
+    // Idle connections: half send nothing, half part of a request's headers.
+    let setup = Instant::now();
+    let mut idle = Vec::with_capacity(idle_count);
+    for i in 0..idle_count {
+        let connect = tokio::time::timeout(Duration::from_secs(5), TcpStream::connect(&addr));
+        let mut stream = connect.await.expect("connect timed out").unwrap();
+        if i % 2 == 1 {
+            stream
+                .write_all(b"POST /webhooks/predictaid HTTP/1.1\r\nHo")
+                .await
+                .unwrap();
+        }
+        idle.push(stream);
+        assert!(
+            setup.elapsed() < Duration::from_secs(10),
+            "opening the idle connections took too long"
+        );
+    }
+
+    // A genuine delivery on each route, each answered within a second.
+    let body = predictaid_event("evt_genuine", "s", 1);
+    let started = Instant::now();
+    let answer = tokio::time::timeout(Duration::from_secs(1), post_predictaid(&addr, &body)).await;
+    assert_eq!(
+        answer.ok().flatten().map(|a| a.0),
+        Some(200),
+        "PredictaID delivery not answered 200 within 1 s"
+    );
+    let body = batch(&[spektr_event("sp_genuine", "s", 1)]);
+    let answer = tokio::time::timeout(
+        Duration::from_secs(1),
+        post(&addr, "/webhooks/spektr", &[], body.as_bytes()),
+    )
+    .await;
+    assert_eq!(
+        answer.ok().flatten().map(|a| a.0),
+        Some(200),
+        "Spektr delivery not answered 200 within 1 s"
+    );
+    let took = started.elapsed();
+
+    // The slow bodies were still being sent, unanswered and open: they
+    // held no turn and were not closed as idle.
+    for (read, sender) in &slow {
+        let mut buf = [0u8; 64];
+        let unanswered =
+            matches!(read.try_read(&mut buf), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock);
+        assert!(
+            unanswered && !sender.is_finished(),
+            "a slow body ended early"
+        );
+    }
+    for (_, sender) in slow {
+        sender.abort();
+    }
+    // Idle connections were closed to make room.
+    let mut closed = 0;
+    for stream in &idle {
+        let mut buf = [0u8; 64];
+        if let Ok(0) = stream.try_read(&mut buf) {
+            closed += 1;
+        }
+    }
+    assert!(
+        closed >= idle_count - cap,
+        "only {closed} of {idle_count} idle connections were closed"
+    );
+    let _ = std::io::Write::write_fmt(
+        &mut std::io::stderr(),
+        format_args!(
+            "{idle_count} idle connections (cap {cap}, {closed} closed) and 4 slow bodies: both deliveries answered in {took:?}\n"
+        ),
+    );
+    let inbox = Inbox::open(&db.url).await.unwrap();
+    assert_eq!(inbox.counts().await.unwrap().events(), 2);
 }
