@@ -791,22 +791,44 @@ fn configuration_that_cannot_work_exits_2_naming_the_flag() {
     .into_iter()
     .map(|(args, flag)| (args.into_iter().map(str::to_owned).collect(), flag))
     .collect();
+    let mut failures = Vec::new();
     for (args, flag) in cases {
-        let output = Command::new(env!("CARGO_BIN_EXE_kyc-webhooks-receiver"))
+        let stderr_path = dir.join("stderr");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_kyc-webhooks-receiver"))
             .args(["--addr", "127.0.0.1:0", "--database"])
             .arg(format!("sqlite://{}", dir.join("inbox.db").display()))
             .args(&args)
             .env("PREDICTAID_WEBHOOK_SECRET", SECRET)
             .stdin(Stdio::null())
-            .output()
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&stderr_path).unwrap())
+            .spawn()
             .unwrap();
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
-        assert!(stderr.contains(flag), "{args:?}: {stderr}");
-        assert!(!stderr.contains("panick"), "{args:?}: {stderr}");
-        assert!(!stderr.contains("has/a/slash"), "{args:?}: {stderr}");
+        // A receiver that starts serving is a failure, not a hang.
+        let started = Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break Some(status);
+            }
+            if started.elapsed() > Duration::from_secs(10) {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let stderr = std::fs::read_to_string(&stderr_path).unwrap_or_default();
+        let code = status.and_then(|s| s.code());
+        if code != Some(2)
+            || !stderr.contains(flag)
+            || stderr.contains("panick")
+            || stderr.contains("has/a/slash")
+        {
+            failures.push(format!("{args:?}: exit {code:?}, stderr: {stderr}"));
+        }
     }
     let _ = std::fs::remove_dir_all(&dir);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 /// Opens a connection and sends a request's headers, for a body sent later.
