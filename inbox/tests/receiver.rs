@@ -971,23 +971,24 @@ async fn idle_connections_and_slow_bodies_do_not_lock_deliveries_out() {
         ));
     }
     // Idle connections: half send nothing, half part of a request's headers.
-    let setup = Instant::now();
+    // Opened for at most 6 s: a receiver that accepts no more leaves the rest
+    // in the listen queue or unconnected, and the deliveries below show it.
+    let setup_until = Instant::now() + Duration::from_secs(6);
     let mut idle = Vec::with_capacity(idle_count);
     for i in 0..idle_count {
-        let connect = tokio::time::timeout(Duration::from_secs(5), TcpStream::connect(&addr));
-        let mut stream = connect.await.expect("connect timed out").unwrap();
+        let left = setup_until.saturating_duration_since(Instant::now());
+        let connect = tokio::time::timeout(left, TcpStream::connect(&addr)).await;
+        let Ok(Ok(mut stream)) = connect else {
+            break;
+        };
         if i % 2 == 1 {
-            stream
+            let _ = stream
                 .write_all(b"POST /webhooks/predictaid HTTP/1.1\r\nHo")
-                .await
-                .unwrap();
+                .await;
         }
         idle.push(stream);
-        assert!(
-            setup.elapsed() < Duration::from_secs(10),
-            "opening the idle connections took too long"
-        );
     }
+    let opened = idle.len();
 
     // A genuine delivery on each route, each answered within a second.
     let body = predictaid_event("evt_genuine", "s", 1);
@@ -1033,6 +1034,10 @@ async fn idle_connections_and_slow_bodies_do_not_lock_deliveries_out() {
             closed += 1;
         }
     }
+    assert_eq!(
+        opened, idle_count,
+        "not all idle connections could be opened"
+    );
     assert!(
         closed >= idle_count - cap,
         "only {closed} of {idle_count} idle connections were closed"
