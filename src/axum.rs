@@ -296,7 +296,9 @@ pub enum PredictaIdRejection {
     /// connection failed (400). Answered with axum's own response.
     Body(BytesRejection),
     /// The body is authentic but `X-PredictAid-Event-ID` names another event:
-    /// a body replayed under another id, 400.
+    /// a body replayed under another id, 400 (not what PredictaID sends, and
+    /// a retry of it would never succeed: a 4xx ends the retries; the genuine
+    /// event comes with its own header).
     EventIdMismatch(Error),
 }
 

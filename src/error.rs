@@ -98,9 +98,13 @@ enum Scope {
 ///         | ErrorKind::SignatureMismatch => 401,
 ///         // The envelope is not a batch at all: nothing in it can be kept.
 ///         _ if error.is_envelope() => 400,
-///         // An event of an authentic delivery is broken (or the PredictaID
-///         // event-id header disagrees): keep the raw body or event (see
-///         // `batch::parse_lenient`) and accept, or ask for a retry.
+///         // An authentic PredictaID body under an event-ID header that names
+///         // another event: not what PredictaID sends, and a retry of it would
+///         // never succeed, so a 4xx stops the retries (the genuine event
+///         // comes with its own header).
+///         ErrorKind::EventIdMismatch => 400,
+///         // An event of an authentic delivery is broken: keep the raw body or
+///         // event (see `batch::parse_lenient`) and accept, or ask for a retry.
 ///         _ => 500,
 ///     }
 /// }

@@ -2,36 +2,46 @@
 //! each delivery in an [`Inbox`] before it answers 2xx. The
 //! `kyc-webhooks-receiver` binary runs it; [`serve`] runs it in your process.
 //!
-//! Every limit comes from a layer or the connection builder: hyper's
-//! header-read timeout (also for idle keep-alive connections), a cap on open
-//! connections, a request timeout and a body-read timeout, a cap on requests
-//! in flight, and per route a body limit and (Spektr) a cap on concurrent
-//! batches, so that unauthenticated 16 MiB bodies cannot exhaust memory.
+//! The limits: hyper's header-read timeout (also for idle keep-alive
+//! connections); a cap on open connections, at which the oldest idle one is
+//! closed for a new one; a request timeout and one deadline for a whole body;
+//! a cap on requests in flight; per route a body limit; and for Spektr a
+//! budget of body bytes being read and a cap on batches decoded and stored at
+//! once, taken only once the body is in, so that unauthenticated 16 MiB bodies
+//! cannot exhaust memory and slow senders cannot hold the route.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::extract::State;
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
+use http_body_util::BodyExt as _;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::service::TowerToHyperService;
 use kyc_webhooks::predictaid::{Secrets, EVENT_ID_HEADER, SIGNATURE_HEADER};
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
 use tower::limit::GlobalConcurrencyLimitLayer;
 use tower::ServiceBuilder;
 use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
+use tower_http::timeout::TimeoutLayer;
 
 use crate::{Error, Handler, Inbox, WorkerOptions};
 
 /// The receiver's settings: each a flag or an environment variable.
-#[derive(Debug, Clone, clap::Parser)]
+///
+/// Its `Debug` output shows no secret, token or database password.
+/// [`Config::load_files`] reads `--secret-file` and `--spektr-token-file`
+/// ([`serve`] calls it).
+#[derive(Clone, clap::Parser)]
 #[command(
     name = "kyc-webhooks-receiver",
     version,
@@ -45,17 +55,23 @@ pub struct Config {
     #[arg(
         long,
         env = "RECEIVER_DATABASE",
-        default_value = "sqlite://webhooks.db"
+        default_value = "sqlite://webhooks.db",
+        hide_env_values = true
     )]
     pub database: String,
     /// The PredictaID webhook secret; repeat the flag during a rotation,
-    /// newest first. Prefer the environment: command lines show in `ps`.
+    /// newest first. Prefer the environment or --secret-file: command lines
+    /// show in `ps`.
     #[arg(
         long = "secret",
         env = "PREDICTAID_WEBHOOK_SECRET",
         hide_env_values = true
     )]
     pub secrets: Vec<String>,
+    /// A file of PredictaID secrets, one a line, newest first (blank lines
+    /// ignored); used after those of --secret.
+    #[arg(long, env = "PREDICTAID_WEBHOOK_SECRET_FILE", value_name = "PATH")]
+    pub secret_file: Option<PathBuf>,
     /// The previous PredictaID secret, still accepted during a rotation.
     #[arg(
         long,
@@ -63,43 +79,117 @@ pub struct Config {
         hide_env_values = true
     )]
     pub secret_previous: Option<String>,
+    /// The Spektr route becomes `POST /webhooks/spektr/TOKEN` (every other
+    /// path under /webhooks/spektr is 404). Spektr signs nothing: without a
+    /// token anyone who can reach the port can store Spektr events. At least
+    /// 16 characters of `A-Z a-z 0-9 - . _ ~` (e.g. `openssl rand -hex 32`).
+    #[arg(
+        long,
+        env = "RECEIVER_SPEKTR_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN",
+        conflicts_with = "spektr_token_file"
+    )]
+    pub spektr_token: Option<String>,
+    /// A file holding the Spektr token (a trailing newline is ignored).
+    #[arg(long, env = "RECEIVER_SPEKTR_TOKEN_FILE", value_name = "PATH")]
+    pub spektr_token_file: Option<PathBuf>,
+    /// Spektr deliveries are accepted only from these peer addresses (a CIDR
+    /// range or one address; repeat the flag, or comma-separate in the
+    /// environment); others get 403. The peer is the TCP peer: behind a
+    /// proxy, that is the proxy.
+    #[arg(
+        long = "spektr-allow",
+        env = "RECEIVER_SPEKTR_ALLOW",
+        value_delimiter = ',',
+        value_name = "CIDR",
+        value_parser = parse_cidr
+    )]
+    pub spektr_allow: Vec<ipnet::IpNet>,
     /// Handler runs at once in this process (0: store only; run workers elsewhere).
     #[arg(long, env = "RECEIVER_WORKERS", default_value_t = 1)]
     pub workers: usize,
     /// Runs of a failing handler before its event is parked.
     #[arg(long, env = "RECEIVER_MAX_ATTEMPTS", default_value_t = 10)]
     pub max_attempts: u32,
-    /// How long a worker's claim on an event lasts, in seconds (renewed while
-    /// the handler runs; a dead worker's events are claimable after it).
-    #[arg(long, env = "RECEIVER_LEASE_SECS", default_value_t = 30.0)]
+    /// How long a worker's claim on an event lasts, in seconds, 0.1 to 86400
+    /// (renewed while the handler runs; a dead worker's events are claimable
+    /// after it).
+    #[arg(long, env = "RECEIVER_LEASE_SECS", default_value_t = 30.0, value_parser = parse_lease_secs)]
     pub lease_secs: f64,
     /// The delay before a failed event's second run, in milliseconds (doubled for each further run).
     #[arg(long, env = "RECEIVER_RETRY_BASE_MS", default_value_t = 1_000)]
     pub retry_base_ms: u64,
-    /// The Spektr route's body limit, in bytes.
-    #[arg(long, env = "RECEIVER_SPEKTR_BODY_LIMIT", default_value_t = 16 * 1024 * 1024)]
+    /// The Spektr route's body limit, in bytes (at most 1 GiB).
+    #[arg(
+        long,
+        env = "RECEIVER_SPEKTR_BODY_LIMIT",
+        default_value_t = 16 * 1024 * 1024,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=MAX_BODY_LIMIT)
+    )]
     pub spektr_body_limit: usize,
-    /// The PredictaID route's body limit, in bytes (one event per delivery).
-    #[arg(long, env = "RECEIVER_PREDICTAID_BODY_LIMIT", default_value_t = 256 * 1024)]
+    /// The PredictaID route's body limit, in bytes (one event per delivery; at most 1 GiB).
+    #[arg(
+        long,
+        env = "RECEIVER_PREDICTAID_BODY_LIMIT",
+        default_value_t = 256 * 1024,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=MAX_BODY_LIMIT)
+    )]
     pub predictaid_body_limit: usize,
-    /// Spektr batches read and stored at once; more wait (unread) for a turn.
-    #[arg(long, env = "RECEIVER_SPEKTR_CONCURRENCY", default_value_t = 4)]
+    /// Spektr batches decoded and stored at once; more wait, read, for a
+    /// turn. Bodies are read before the turn, within a budget of
+    /// SPEKTR_CONCURRENCY x SPEKTR_BODY_LIMIT bytes (64 MiB by default; at
+    /// least the body limit plus 16 KiB per request in flight).
+    #[arg(
+        long,
+        env = "RECEIVER_SPEKTR_CONCURRENCY",
+        default_value_t = 4,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=4_096)
+    )]
     pub spektr_concurrency: usize,
     /// Requests handled at once, all routes together.
-    #[arg(long, env = "RECEIVER_MAX_REQUESTS", default_value_t = 512)]
+    #[arg(
+        long,
+        env = "RECEIVER_MAX_REQUESTS",
+        default_value_t = 512,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000)
+    )]
     pub max_requests: usize,
-    /// Open connections; more wait in the listen queue.
-    #[arg(long, env = "RECEIVER_MAX_CONNECTIONS", default_value_t = 1_024)]
+    /// Open connections. At the cap, a new connection closes the oldest idle
+    /// one (no request in progress); with none idle it waits in the listen
+    /// queue.
+    #[arg(
+        long,
+        env = "RECEIVER_MAX_CONNECTIONS",
+        default_value_t = 1_024,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000)
+    )]
     pub max_connections: usize,
     /// Seconds allowed to send a request's headers (also how long an idle
-    /// keep-alive connection is kept).
-    #[arg(long, env = "RECEIVER_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    /// keep-alive connection is kept), 1 to 86400.
+    #[arg(
+        long,
+        env = "RECEIVER_HEADER_TIMEOUT_SECS",
+        default_value_t = 10,
+        value_parser = clap::value_parser!(u64).range(1..=MAX_TIMEOUT_SECS)
+    )]
     pub header_timeout_secs: u64,
-    /// Seconds allowed to send a request's body.
-    #[arg(long, env = "RECEIVER_BODY_TIMEOUT_SECS", default_value_t = 30)]
+    /// Seconds allowed to send a request's whole body (one deadline, however
+    /// the bytes trickle in), 1 to 86400.
+    #[arg(
+        long,
+        env = "RECEIVER_BODY_TIMEOUT_SECS",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u64).range(1..=MAX_TIMEOUT_SECS)
+    )]
     pub body_timeout_secs: u64,
-    /// Seconds allowed for a whole request, waiting for a turn included.
-    #[arg(long, env = "RECEIVER_REQUEST_TIMEOUT_SECS", default_value_t = 60)]
+    /// Seconds allowed for a whole request, waiting for a turn included, 1 to 86400.
+    #[arg(
+        long,
+        env = "RECEIVER_REQUEST_TIMEOUT_SECS",
+        default_value_t = 60,
+        value_parser = clap::value_parser!(u64).range(1..=MAX_TIMEOUT_SECS)
+    )]
     pub request_timeout_secs: u64,
     /// Milliseconds the default handler waits before it logs an event (to
     /// stand in for real work in tests and demos).
@@ -112,7 +202,139 @@ pub struct Config {
     pub handler_sleep_ms: u64,
 }
 
+/// The largest body limit accepted, in bytes.
+const MAX_BODY_LIMIT: u64 = 1 << 30;
+/// The longest timeout accepted, in seconds (a day).
+const MAX_TIMEOUT_SECS: u64 = 86_400;
+/// The shortest Spektr token accepted.
+const MIN_TOKEN_LEN: usize = 16;
+
+fn parse_lease_secs(text: &str) -> Result<f64, String> {
+    let secs: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| "not a number of seconds".to_owned())?;
+    if secs.is_finite() && (0.1..=86_400.0).contains(&secs) {
+        Ok(secs)
+    } else {
+        Err("must be a number of seconds from 0.1 to 86400".to_owned())
+    }
+}
+
+fn parse_cidr(text: &str) -> Result<ipnet::IpNet, String> {
+    let text = text.trim();
+    text.parse::<ipnet::IpNet>()
+        .or_else(|_| text.parse::<IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| "not a CIDR range (10.0.0.0/8, fd00::/8) or an address".to_owned())
+}
+
+/// `postgres://user:PASSWORD@host/db?password=PASSWORD` with each password
+/// shown as `***`.
+fn redact_url(url: &str) -> String {
+    let mut out = url.to_owned();
+    if let Some(scheme_end) = out.find("://") {
+        let authority_start = scheme_end + 3;
+        let authority_end = out[authority_start..]
+            .find(['/', '?', '#'])
+            .map_or(out.len(), |i| authority_start + i);
+        if let Some(at) = out[authority_start..authority_end].rfind('@') {
+            let userinfo = &out[authority_start..authority_start + at];
+            if let Some(colon) = userinfo.find(':') {
+                let from = authority_start + colon + 1;
+                out.replace_range(from..authority_start + at, "***");
+            }
+        }
+    }
+    // A password in the query string (`?password=...&`) too.
+    if let Some(query) = out.find('?') {
+        let (head, tail) = out.split_at(query + 1);
+        let tail: Vec<String> = tail
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+                _ => pair.to_owned(),
+            })
+            .collect();
+        out = format!("{head}{}", tail.join("&"));
+    }
+    out
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let hidden = |n: usize| format!("[{n} hidden]");
+        f.debug_struct("Config")
+            .field("addr", &self.addr)
+            .field("database", &redact_url(&self.database))
+            .field("secrets", &format_args!("{}", hidden(self.secrets.len())))
+            .field("secret_file", &self.secret_file)
+            .field(
+                "secret_previous",
+                &self.secret_previous.as_ref().map(|_| "***"),
+            )
+            .field("spektr_token", &self.spektr_token.as_ref().map(|_| "***"))
+            .field("spektr_token_file", &self.spektr_token_file)
+            .field("spektr_allow", &self.spektr_allow)
+            .field("workers", &self.workers)
+            .field("max_attempts", &self.max_attempts)
+            .field("lease_secs", &self.lease_secs)
+            .field("retry_base_ms", &self.retry_base_ms)
+            .field("spektr_body_limit", &self.spektr_body_limit)
+            .field("predictaid_body_limit", &self.predictaid_body_limit)
+            .field("spektr_concurrency", &self.spektr_concurrency)
+            .field("max_requests", &self.max_requests)
+            .field("max_connections", &self.max_connections)
+            .field("header_timeout_secs", &self.header_timeout_secs)
+            .field("body_timeout_secs", &self.body_timeout_secs)
+            .field("request_timeout_secs", &self.request_timeout_secs)
+            .field("handler_sleep_ms", &self.handler_sleep_ms)
+            .finish()
+    }
+}
+
 impl Config {
+    /// Reads `--secret-file` (its secrets are appended to `secrets`) and
+    /// `--spektr-token-file` (into `spektr_token`), clears both paths, and
+    /// checks the token. Calling it again does nothing.
+    ///
+    /// # Errors
+    ///
+    /// A file that cannot be read, a secret file with no secret, or a token
+    /// that is too short or holds characters other than `A-Z a-z 0-9 - . _ ~`
+    /// (the message repeats no secret).
+    pub fn load_files(&mut self) -> Result<(), String> {
+        if let Some(path) = self.secret_file.take() {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| format!("--secret-file {}: {e}", path.display()))?;
+            let before = self.secrets.len();
+            self.secrets.extend(
+                text.lines()
+                    .map(str::trim)
+                    .filter(|line| !line.is_empty())
+                    .map(str::to_owned),
+            );
+            if self.secrets.len() == before {
+                return Err(format!("--secret-file {}: holds no secret", path.display()));
+            }
+        }
+        if let Some(path) = self.spektr_token_file.take() {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| format!("--spektr-token-file {}: {e}", path.display()))?;
+            let token = text.strip_suffix('\n').unwrap_or(&text);
+            let token = token.strip_suffix('\r').unwrap_or(token);
+            self.spektr_token = Some(token.to_owned());
+        }
+        if let Some(token) = &self.spektr_token {
+            let allowed = |c: char| c.is_ascii_alphanumeric() || "-._~".contains(c);
+            if token.chars().count() < MIN_TOKEN_LEN || !token.chars().all(allowed) {
+                return Err(format!(
+                    "--spektr-token: the token must be at least {MIN_TOKEN_LEN} characters of A-Z a-z 0-9 - . _ ~ (it is part of the URL path)"
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// The PredictaID secrets, newest first.
     pub fn secret_set(&self) -> Secrets {
         Secrets::new(self.secrets.iter().chain(self.secret_previous.as_ref()))
@@ -120,9 +342,15 @@ impl Config {
 
     /// The workers' settings.
     pub fn worker_options(&self) -> WorkerOptions {
+        // A config not parsed by clap may hold any value: never panic on it.
+        let lease = if self.lease_secs.is_finite() {
+            self.lease_secs.clamp(0.1, 86_400.0)
+        } else {
+            30.0
+        };
         WorkerOptions {
             concurrency: self.workers,
-            lease: Duration::from_secs_f64(self.lease_secs.max(0.1)),
+            lease: Duration::from_secs_f64(lease),
             max_attempts: self.max_attempts.max(1),
             retry_base: Duration::from_millis(self.retry_base_ms),
             ..WorkerOptions::default()
@@ -134,55 +362,205 @@ impl Config {
 struct AppState {
     inbox: Inbox,
     secrets: Secrets,
+    spektr: Arc<SpektrGate>,
+    /// Turns to decode and store a Spektr batch, taken once its body is read.
+    spektr_turns: Arc<Semaphore>,
+    /// The budget of Spektr body bytes being read or held, in KiB.
+    spektr_budget: Arc<Semaphore>,
+    spektr_body_limit: usize,
+    body_timeout: Duration,
 }
 
+/// What a Spektr body reserves of the budget before it is read; the rest of
+/// its length is reserved once this much has arrived, so that a body that
+/// trickles in holds no more than this.
+const FIRST_RESERVATION: usize = 16 * 1024;
+
+/// The Spektr body budget, in KiB: `spektr_concurrency` bodies of the limit,
+/// and at least one body of the limit besides a first reservation for every
+/// request in flight (then a body that has its first reservation always gets
+/// the rest eventually).
+fn spektr_budget_kib(config: &Config) -> usize {
+    let limit = config.spektr_body_limit.max(1) as u64;
+    let bytes = (config.spektr_concurrency.max(1) as u64)
+        .saturating_mul(limit)
+        .max(limit.saturating_add(
+            (config.max_requests.max(1) as u64).saturating_mul(FIRST_RESERVATION as u64),
+        ));
+    usize::try_from(bytes.div_ceil(1024))
+        .unwrap_or(usize::MAX)
+        .min(Semaphore::MAX_PERMITS)
+}
+
+/// Reserves `bytes` of the Spektr body budget.
+async fn reserve(budget: &Arc<Semaphore>, bytes: usize) -> Result<OwnedSemaphorePermit, Response> {
+    let kib = u32::try_from(bytes.div_ceil(1024)).unwrap_or(u32::MAX);
+    Arc::clone(budget)
+        .acquire_many_owned(kib)
+        .await
+        .map_err(|_| (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n").into_response())
+}
+
+/// Who may post to the Spektr route.
+struct SpektrGate {
+    /// The SHA-256 digest of the URL token, compared in constant time.
+    token: Option<[u8; 32]>,
+    /// The peer ranges allowed (empty: any).
+    allow: Vec<ipnet::IpNet>,
+}
+
+impl SpektrGate {
+    fn token_matches(&self, given: &str) -> bool {
+        use sha2::Digest as _;
+        use subtle::ConstantTimeEq as _;
+        match &self.token {
+            // Digests of equal length: the comparison's time says nothing
+            // about the token, its length included.
+            Some(token) => bool::from(sha2::Sha256::digest(given.as_bytes()).ct_eq(token)),
+            None => false,
+        }
+    }
+
+    /// Whether a delivery from `peer` is allowed (an unknown peer is not,
+    /// when there is an allow-list).
+    fn allows(&self, peer: Option<SocketAddr>) -> bool {
+        if self.allow.is_empty() {
+            return true;
+        }
+        peer.is_some_and(|peer| {
+            let ip = peer.ip().to_canonical();
+            self.allow.iter().any(|net| net.contains(&ip))
+        })
+    }
+}
+
+/// The Spektr route's path prefix; with a token the route is `PREFIX/TOKEN`.
+const SPEKTR_PATH: &str = "/webhooks/spektr";
+
 /// The two routes with their limits and timeouts.
+///
+/// With `config.spektr_token` the Spektr route is `POST
+/// /webhooks/spektr/{TOKEN}`. With `config.spektr_allow`, the peer address is
+/// read from the request's [`ConnectInfo<SocketAddr>`] extension ([`serve_on`]
+/// inserts it; elsewhere use axum's `into_make_service_with_connect_info`):
+/// without it every Spektr delivery is refused.
 pub fn router(inbox: Inbox, secrets: Secrets, config: &Config) -> Router {
+    use sha2::Digest as _;
+    let gate = SpektrGate {
+        token: config
+            .spektr_token
+            .as_ref()
+            .map(|token| sha2::Sha256::digest(token.as_bytes()).into()),
+        allow: config.spektr_allow.clone(),
+    };
+    let spektr_path = if gate.token.is_some() {
+        format!("{SPEKTR_PATH}/{{token}}")
+    } else {
+        SPEKTR_PATH.to_owned()
+    };
+    // No concurrency cap around the route: it would be held while bodies
+    // are read, and four slow senders would hold the route. The handler
+    // takes a turn once the body is in.
     let spektr = Router::new()
-        .route("/webhooks/spektr", post(on_spektr))
-        .layer(
-            ServiceBuilder::new()
-                .layer(GlobalConcurrencyLimitLayer::new(
-                    config.spektr_concurrency.max(1),
-                ))
-                .layer(RequestBodyLimitLayer::new(config.spektr_body_limit)),
-        );
+        .route(&spektr_path, post(on_spektr))
+        .layer(RequestBodyLimitLayer::new(config.spektr_body_limit));
     let predictaid = Router::new()
         .route("/webhooks/predictaid", post(on_predictaid))
         .layer(RequestBodyLimitLayer::new(config.predictaid_body_limit));
     spektr
         .merge(predictaid)
-        .with_state(AppState { inbox, secrets })
+        .with_state(AppState {
+            inbox,
+            secrets,
+            spektr: Arc::new(gate),
+            spektr_turns: Arc::new(Semaphore::new(config.spektr_concurrency.max(1))),
+            spektr_budget: Arc::new(Semaphore::new(spektr_budget_kib(config))),
+            spektr_body_limit: config.spektr_body_limit.max(1),
+            body_timeout: Duration::from_secs(config.body_timeout_secs),
+        })
         .layer(
             ServiceBuilder::new()
                 .layer(TimeoutLayer::with_status_code(
                     StatusCode::REQUEST_TIMEOUT,
                     Duration::from_secs(config.request_timeout_secs),
                 ))
-                .layer(GlobalConcurrencyLimitLayer::new(config.max_requests.max(1)))
-                .layer(RequestBodyTimeoutLayer::new(Duration::from_secs(
-                    config.body_timeout_secs,
-                ))),
+                .layer(GlobalConcurrencyLimitLayer::new(config.max_requests.max(1))),
         )
 }
 
-/// Reads a body, mapping the limit and timeout layers' errors to 413 and 408.
-async fn read_body(body: Body) -> Result<Bytes, Response> {
-    axum::body::to_bytes(body, usize::MAX)
-        .await
-        .map_err(|error| {
-            let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&error);
-            while let Some(e) = source {
-                if e.is::<http_body_util::LengthLimitError>() {
-                    return (StatusCode::PAYLOAD_TOO_LARGE, "body too large\n").into_response();
-                }
-                if e.is::<tower_http::timeout::TimeoutError>() {
-                    return (StatusCode::REQUEST_TIMEOUT, "body read timed out\n").into_response();
-                }
-                source = e.source();
-            }
-            (StatusCode::BAD_REQUEST, "the body could not be read\n").into_response()
-        })
+/// The answer to a body that could not be read: 413 over the limit layer's
+/// limit, else 400.
+fn unreadable(error: &axum::Error) -> Response {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = source {
+        if e.is::<http_body_util::LengthLimitError>() {
+            return too_large();
+        }
+        source = e.source();
+    }
+    (StatusCode::BAD_REQUEST, "the body could not be read\n").into_response()
+}
+
+fn too_large() -> Response {
+    (StatusCode::PAYLOAD_TOO_LARGE, "body too large\n").into_response()
+}
+
+fn too_slow() -> Response {
+    (StatusCode::REQUEST_TIMEOUT, "body read timed out\n").into_response()
+}
+
+/// Reads a whole body within one deadline (408 past it, however the bytes
+/// trickle in), mapping the limit layer's error to 413.
+async fn read_body(body: Body, timeout: Duration) -> Result<Bytes, Response> {
+    match tokio::time::timeout(timeout, axum::body::to_bytes(body, usize::MAX)).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(error)) => Err(unreadable(&error)),
+        Err(_) => Err(too_slow()),
+    }
+}
+
+/// Reads a Spektr body within the body budget and one deadline (which does
+/// not run while the body waits for budget: the sender is not the slow one
+/// then). Returns the body and its reservations, to hold while it is decoded.
+async fn read_spektr_body(
+    state: &AppState,
+    content_length: Option<u64>,
+    mut body: Body,
+) -> Result<(Vec<u8>, Vec<OwnedSemaphorePermit>), Response> {
+    let limit = state.spektr_body_limit;
+    let full = content_length.map_or(limit, |n| usize::try_from(n).unwrap_or(limit).min(limit));
+    let mut reserved_bytes = full.min(FIRST_RESERVATION);
+    let mut reservations = vec![reserve(&state.spektr_budget, reserved_bytes).await?];
+    let mut bytes = Vec::with_capacity(reserved_bytes);
+    let mut deadline = Instant::now() + state.body_timeout;
+    loop {
+        let frame = match tokio::time::timeout_at(deadline, body.frame()).await {
+            Err(_) => return Err(too_slow()),
+            Ok(None) => break,
+            Ok(Some(Err(error))) => return Err(unreadable(&error)),
+            Ok(Some(Ok(frame))) => frame,
+        };
+        let Ok(data) = frame.into_data() else {
+            continue; // trailers
+        };
+        let needed = bytes.len() + data.len();
+        if needed > limit {
+            return Err(too_large());
+        }
+        if needed > reserved_bytes {
+            // The rest of the declared length (or of the limit) at once: a
+            // body never waits for budget twice, so bodies cannot each hold
+            // part of the budget waiting for more.
+            let more = full.max(needed) - reserved_bytes;
+            let waited = Instant::now();
+            reservations.push(reserve(&state.spektr_budget, more).await?);
+            deadline += waited.elapsed();
+            reserved_bytes += more;
+            bytes.reserve_exact(reserved_bytes - bytes.len());
+        }
+        bytes.extend_from_slice(&data);
+    }
+    Ok((bytes, reservations))
 }
 
 fn refused(provider: &str, error: &Error) -> Response {
@@ -201,13 +579,61 @@ fn refused(provider: &str, error: &Error) -> Response {
     }
 }
 
-async fn on_spektr(State(state): State<AppState>, body: Body) -> Response {
-    let body = match read_body(body).await {
-        Ok(body) => body,
+async fn on_spektr(State(state): State<AppState>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|info| info.0);
+    // Refused before the body is read.
+    if !state.spektr.allows(peer) {
+        tracing::warn!(
+            provider = "spektr",
+            ?peer,
+            "refused: peer not in --spektr-allow"
+        );
+        return (StatusCode::FORBIDDEN, "forbidden\n").into_response();
+    }
+    let authenticated = state.spektr.token.is_some();
+    if authenticated {
+        let given = parts
+            .uri
+            .path()
+            .strip_prefix(SPEKTR_PATH)
+            .and_then(|rest| rest.strip_prefix('/'))
+            .unwrap_or("");
+        if !state.spektr.token_matches(given) {
+            // The path is not logged: it may be a near miss of the token.
+            tracing::warn!(
+                provider = "spektr",
+                ?peer,
+                "refused: wrong token in the path"
+            );
+            return StatusCode::NOT_FOUND.into_response();
+        }
+    }
+    let content_length = parts
+        .headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let (body, _reservations) = match read_spektr_body(&state, content_length, body).await {
+        Ok(read) => read,
         Err(response) => return response,
     };
+    // Only now a turn to decode and store: slow senders hold none.
+    let Ok(_turn) = state.spektr_turns.acquire().await else {
+        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n").into_response();
+    };
     let bytes = body.len();
-    match state.inbox.ingest_spektr(body).await {
+    // The two arms differ once `Inbox::ingest_spektr_authenticated` exists.
+    #[allow(clippy::if_same_then_else)]
+    let ingested = if authenticated {
+        state.inbox.ingest_spektr(body).await // AUTHENTICATED: switch to ingest_spektr_authenticated
+    } else {
+        state.inbox.ingest_spektr(body).await
+    };
+    match ingested {
         Ok(receipt) => {
             let (stored, already, dead) = (
                 receipt.stored(),
@@ -241,7 +667,7 @@ async fn on_predictaid(State(state): State<AppState>, headers: HeaderMap, body: 
         return (StatusCode::UNAUTHORIZED, "invalid webhook signature\n").into_response();
     }
     let event_id = header(EVENT_ID_HEADER).map(str::to_owned);
-    let body = match read_body(body).await {
+    let body = match read_body(body, state.body_timeout).await {
         Ok(body) => body,
         Err(response) => return response,
     };
@@ -305,26 +731,133 @@ pub fn logging_handler(sleep: Duration) -> Handler {
     })
 }
 
+/// The open connections, oldest first, and how many requests each has in
+/// progress (from the call of the service to the end of the response body).
+#[derive(Default)]
+struct Connections {
+    open: Mutex<ConnectionTable>,
+    /// Signalled when a connection's last request in progress ends.
+    became_idle: Notify,
+}
+
+#[derive(Default)]
+struct ConnectionTable {
+    next: u64,
+    open: BTreeMap<u64, Tracked>,
+}
+
+struct Tracked {
+    in_progress: usize,
+    /// Set once the connection was asked to close.
+    closing: bool,
+    close: Arc<Notify>,
+}
+
+impl Connections {
+    fn table(&self) -> std::sync::MutexGuard<'_, ConnectionTable> {
+        // The table stays consistent whatever panicked while holding it.
+        self.open
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn add(&self) -> (u64, Arc<Notify>) {
+        let mut table = self.table();
+        let id = table.next;
+        table.next += 1;
+        let close = Arc::new(Notify::new());
+        table.open.insert(
+            id,
+            Tracked {
+                in_progress: 0,
+                closing: false,
+                close: Arc::clone(&close),
+            },
+        );
+        (id, close)
+    }
+
+    fn remove(&self, id: u64) {
+        self.table().open.remove(&id);
+    }
+
+    fn start_request(self: &Arc<Self>, id: u64) -> RequestInProgress {
+        if let Some(tracked) = self.table().open.get_mut(&id) {
+            tracked.in_progress += 1;
+        }
+        RequestInProgress {
+            connections: Arc::clone(self),
+            id,
+        }
+    }
+
+    /// Asks the oldest connection with no request in progress to close;
+    /// false when every connection has one.
+    fn close_oldest_idle(&self) -> bool {
+        let mut table = self.table();
+        let idle = table
+            .open
+            .values_mut()
+            .find(|tracked| tracked.in_progress == 0 && !tracked.closing);
+        match idle {
+            Some(tracked) => {
+                tracked.closing = true;
+                tracked.close.notify_one();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Whether the connection, asked to close, can be dropped right away (no
+    /// request in progress); else it closes once its request is answered.
+    fn is_idle(&self, id: u64) -> bool {
+        self.table()
+            .open
+            .get(&id)
+            .is_none_or(|tracked| tracked.in_progress == 0)
+    }
+}
+
+/// Held while a request is in progress on a connection.
+struct RequestInProgress {
+    connections: Arc<Connections>,
+    id: u64,
+}
+
+impl Drop for RequestInProgress {
+    fn drop(&mut self) {
+        let now_idle = match self.connections.table().open.get_mut(&self.id) {
+            Some(tracked) => {
+                tracked.in_progress = tracked.in_progress.saturating_sub(1);
+                tracked.in_progress == 0
+            }
+            None => false,
+        };
+        if now_idle {
+            self.connections.became_idle.notify_one();
+        }
+    }
+}
+
 /// Accepts connections on `listener` and serves `app` until `shutdown`
-/// resolves, with hyper's header-read timeout and a cap on open connections.
+/// resolves, with hyper's header-read timeout and a cap on open connections:
+/// at the cap, a new connection closes the oldest one with no request in
+/// progress (idle keep-alive, or still sending its headers), and waits in the
+/// listen queue only while every connection has a request in progress. Each
+/// request carries the peer address as [`ConnectInfo<SocketAddr>`].
 pub async fn serve_on(
     listener: TcpListener,
     app: Router,
     config: &Config,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
-    let connections = Arc::new(Semaphore::new(config.max_connections.max(1)));
+    let permits = Arc::new(Semaphore::new(config.max_connections.max(1)));
+    let connections = Arc::new(Connections::default());
     let header_timeout = Duration::from_secs(config.header_timeout_secs);
     tokio::pin!(shutdown);
     loop {
-        let permit = tokio::select! {
-            _ = &mut shutdown => return,
-            permit = Arc::clone(&connections).acquire_owned() => match permit {
-                Ok(permit) => permit,
-                Err(_) => return,
-            },
-        };
-        let (stream, _peer) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             _ = &mut shutdown => return,
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
@@ -336,18 +869,69 @@ pub async fn serve_on(
                 }
             },
         };
-        let service = TowerToHyperService::new(app.clone());
+        let permit = loop {
+            if let Ok(permit) = Arc::clone(&permits).try_acquire_owned() {
+                break permit;
+            }
+            connections.close_oldest_idle();
+            tokio::select! {
+                _ = &mut shutdown => return,
+                permit = Arc::clone(&permits).acquire_owned() => match permit {
+                    Ok(permit) => break permit,
+                    Err(_) => return,
+                },
+                // None was idle (or the one asked to close took a request
+                // meanwhile): try again when one is.
+                _ = connections.became_idle.notified() => {}
+            }
+        };
+        let (id, close) = connections.add();
+        let app = app.clone();
+        let tracker = Arc::clone(&connections);
+        // The peer address goes with each request, for --spektr-allow.
+        let service = hyper::service::service_fn(
+            move |mut request: hyper::Request<hyper::body::Incoming>| {
+                request.extensions_mut().insert(ConnectInfo(peer));
+                let in_progress = tracker.start_request(id);
+                let app = app.clone();
+                async move {
+                    let response = tower::ServiceExt::oneshot(app, request).await?;
+                    // In progress until hyper drops the response body, sent.
+                    Ok::<_, std::convert::Infallible>(response.map(|body| {
+                        Body::new(body.map_frame(move |frame| {
+                            let _in_progress = &in_progress;
+                            frame
+                        }))
+                    }))
+                }
+            },
+        );
+        let connections = Arc::clone(&connections);
         tokio::spawn(async move {
             let mut builder = hyper::server::conn::http1::Builder::new();
             builder
                 .timer(TokioTimer::new())
                 .header_read_timeout(header_timeout);
-            if let Err(error) = builder
-                .serve_connection(TokioIo::new(stream), service)
-                .await
-            {
+            let connection = builder.serve_connection(TokioIo::new(stream), service);
+            tokio::pin!(connection);
+            let ended = tokio::select! {
+                ended = connection.as_mut() => Some(ended),
+                _ = close.notified() => None,
+            };
+            let ended = match ended {
+                Some(ended) => ended,
+                // Closed for a new connection: dropped if still idle, else
+                // once its request is answered.
+                None if connections.is_idle(id) => Ok(()),
+                None => {
+                    connection.as_mut().graceful_shutdown();
+                    connection.await
+                }
+            };
+            if let Err(error) = ended {
                 tracing::debug!(%error, "connection ended");
             }
+            connections.remove(id);
             drop(permit);
         });
     }
@@ -355,10 +939,18 @@ pub async fn serve_on(
 
 /// Opens the inbox, starts the workers and serves until Ctrl-C or SIGTERM.
 pub async fn serve(config: Config) -> Result<(), String> {
+    let mut config = config;
+    config.load_files()?;
     let secrets = config.secret_set();
     if secrets.is_empty() {
         return Err(
-            "no PredictaID secret: pass --secret or set PREDICTAID_WEBHOOK_SECRET".to_owned(),
+            "no PredictaID secret: pass --secret or --secret-file, or set PREDICTAID_WEBHOOK_SECRET"
+                .to_owned(),
+        );
+    }
+    if config.spektr_token.is_none() {
+        tracing::warn!(
+            "no --spektr-token: anyone who can reach the port can store Spektr events (Spektr signs nothing); set one and configure https://your-host/webhooks/spektr/<TOKEN> in Spektr"
         );
     }
     let inbox = Inbox::open(&config.database)
@@ -378,7 +970,12 @@ pub async fn serve(config: Config) -> Result<(), String> {
     });
     tracing::info!(
         workers = config.workers,
-        "listening on http://{local} (POST /webhooks/spektr, /webhooks/predictaid)"
+        "listening on http://{local} (POST {}, /webhooks/predictaid)",
+        if config.spektr_token.is_some() {
+            "/webhooks/spektr/<TOKEN>"
+        } else {
+            SPEKTR_PATH
+        }
     );
     let app = router(inbox, secrets, &config);
     serve_on(listener, app, &config, shutdown_signal()).await;

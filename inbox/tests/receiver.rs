@@ -24,12 +24,18 @@ struct Receiver {
 
 impl Receiver {
     fn start(database: &str, args: &[&str]) -> Receiver {
+        Receiver::start_with(database, args, &[])
+    }
+
+    /// Started with these environment variables too.
+    fn start_with(database: &str, args: &[&str], env: &[(&str, &str)]) -> Receiver {
         let log = std::env::temp_dir().join(format!("{}.log", unique("kyc_receiver")));
         let out = std::fs::File::create(&log).unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_kyc-webhooks-receiver"))
             .args(["--addr", "127.0.0.1:0", "--database", database])
             .args(args)
             .env("PREDICTAID_WEBHOOK_SECRET", SECRET)
+            .envs(env.iter().copied())
             .env("RUST_LOG", "info,kyc_webhooks_inbox=debug")
             .stdout(out.try_clone().unwrap())
             .stderr(out)
@@ -175,6 +181,10 @@ async fn the_readme_walkthrough_works() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(receiver.log().contains("handled event"));
+    // Started without a Spektr token: it says so.
+    assert!(receiver
+        .log()
+        .contains("anyone who can reach the port can store Spektr events"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -266,11 +276,14 @@ fn peak_rss(pid: u32) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_large_unsigned_bodies_at_once_do_not_take_the_memory() {
     let db = Db::sqlite();
-    let receiver = Receiver::start(&db.url, &["--workers", "0"]);
+    // Bodies of the limit: the body budget (4 turns x the limit, 16 MiB)
+    // holds 4 of them, read or being stored.
+    const SIZE: usize = 4 << 20;
+    let limit = SIZE.to_string();
+    let receiver = Receiver::start(&db.url, &["--workers", "0", "--spektr-body-limit", &limit]);
     let before = peak_rss(receiver.child.id());
     // 40 unsigned 4 MiB bodies at once (not JSON: each is dead-lettered
     // whole, once per content). At most 4 are read at a time.
-    const SIZE: usize = 4 << 20;
     let sends: Vec<_> = (0..40u8)
         .map(|i| {
             let addr = receiver.addr.clone();
@@ -560,4 +573,481 @@ async fn kill_9_of_a_receiver_and_a_worker_under_load_on_postgres() {
     if let Some(db) = Db::postgres().await {
         kill_9_under_load(&db).await;
     }
+}
+
+const TOKEN: &str = "spektr_token_0123456789abcdef";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_token_only_the_token_path_stores_spektr_events() {
+    let db = Db::sqlite();
+    let receiver = Receiver::start_with(
+        &db.url,
+        &["--workers", "0"],
+        &[("RECEIVER_SPEKTR_TOKEN", TOKEN)],
+    );
+    let addr = receiver.addr.as_str();
+    let body = batch(&[spektr_event("sp_token_1", "s1", 1)]);
+    let inbox = Inbox::open(&db.url).await.unwrap();
+    let wrong = format!("/webhooks/spektr/{}x", &TOKEN[..TOKEN.len() - 1]);
+    let longer = format!("/webhooks/spektr/{TOKEN}x");
+    let nested = format!("/webhooks/spektr/{TOKEN}/more");
+    for path in [
+        "/webhooks/spektr",
+        "/webhooks/spektr/",
+        &wrong,
+        &longer,
+        &nested,
+    ] {
+        let (status, _) = post(addr, path, &[], body.as_bytes()).await.unwrap();
+        assert_eq!(status, 404, "{path}");
+    }
+    assert_eq!(inbox.counts().await.unwrap(), Default::default());
+    let path = format!("/webhooks/spektr/{TOKEN}");
+    let answer = post(addr, &path, &[], body.as_bytes()).await.unwrap();
+    assert_eq!(
+        answer,
+        (
+            200,
+            "stored 1, already stored 0, dead-lettered 0\n".to_owned()
+        )
+    );
+    assert_eq!(inbox.counts().await.unwrap().events(), 1);
+    let log = receiver.log();
+    assert!(!log.contains(TOKEN), "the token is in the log:\n{log}");
+    assert!(!log.contains("anyone who can reach the port"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_token_file_and_the_secret_file_are_read() {
+    let db = Db::sqlite();
+    let dir = db.dir().unwrap();
+    let token_file = dir.join("token");
+    std::fs::write(&token_file, format!("{TOKEN}\n")).unwrap();
+    // Newest first, blank lines ignored; the environment's secret still counts.
+    let secret_file = dir.join("secrets");
+    std::fs::write(&secret_file, "\nwhsec_file_newest\n\n  whsec_file_older\n").unwrap();
+    let receiver = Receiver::start(
+        &db.url,
+        &[
+            "--workers",
+            "0",
+            "--spektr-token-file",
+            token_file.to_str().unwrap(),
+            "--secret-file",
+            secret_file.to_str().unwrap(),
+        ],
+    );
+    let addr = receiver.addr.as_str();
+    let body = batch(&[spektr_event("sp_file_1", "s1", 1)]);
+    let path = format!("/webhooks/spektr/{TOKEN}");
+    assert_eq!(
+        post(addr, &path, &[], body.as_bytes()).await.unwrap().0,
+        200
+    );
+    for (i, secret) in ["whsec_file_newest", "whsec_file_older", SECRET]
+        .into_iter()
+        .enumerate()
+    {
+        let body = predictaid_event(&format!("evt_file_{i}"), "s", i as i64);
+        let signature = kyc_webhooks::predictaid::sign(body.as_bytes(), secret.as_bytes());
+        let headers = [("X-PredictAid-Signature", signature.as_str())];
+        let answer = post(addr, "/webhooks/predictaid", &headers, body.as_bytes()).await;
+        assert_eq!(answer.unwrap().0, 200, "{secret}");
+    }
+    let body = predictaid_event("evt_file_x", "s", 9);
+    let signature = kyc_webhooks::predictaid::sign(body.as_bytes(), b"whsec_unknown");
+    let headers = [("X-PredictAid-Signature", signature.as_str())];
+    let answer = post(addr, "/webhooks/predictaid", &headers, body.as_bytes()).await;
+    assert_eq!(answer.unwrap().0, 401);
+    let log = receiver.log();
+    for secret in ["whsec_file_newest", "whsec_file_older", SECRET, TOKEN] {
+        assert!(!log.contains(secret), "{secret} is in the log:\n{log}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_spektr_allow_list_refuses_other_peers_with_403() {
+    let db = Db::sqlite();
+    let inbox = Inbox::open(&db.url).await.unwrap();
+    let body = batch(&[spektr_event("sp_allow_1", "s1", 1)]);
+    let elsewhere = Receiver::start(&db.url, &["--workers", "0", "--spektr-allow", "10.0.0.0/8"]);
+    let answer = post(&elsewhere.addr, "/webhooks/spektr", &[], body.as_bytes()).await;
+    assert_eq!(answer.unwrap().0, 403);
+    assert_eq!(inbox.counts().await.unwrap(), Default::default());
+    // PredictaID is not affected.
+    assert_eq!(
+        post_predictaid(&elsewhere.addr, &predictaid_event("evt_allow", "s", 1))
+            .await
+            .unwrap()
+            .0,
+        200
+    );
+    // From the environment, comma-separated: 127.0.0.1 is in.
+    let here = Receiver::start_with(
+        &db.url,
+        &["--workers", "0"],
+        &[("RECEIVER_SPEKTR_ALLOW", "10.0.0.0/8, 127.0.0.1/32")],
+    );
+    let answer = post(&here.addr, "/webhooks/spektr", &[], body.as_bytes()).await;
+    assert_eq!(answer.unwrap().0, 200);
+    assert_eq!(inbox.counts().await.unwrap().events(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_id_header_naming_another_event_is_400_and_stores_nothing() {
+    let db = Db::sqlite();
+    let receiver = Receiver::start(&db.url, &["--workers", "0"]);
+    let body = predictaid_event("evt_real", "s", 1);
+    let signature = sign(body.as_bytes());
+    let headers = [
+        ("X-PredictAid-Signature", signature.as_str()),
+        ("X-PredictAid-Event-ID", "evt_other"),
+    ];
+    let answer = post(
+        &receiver.addr,
+        "/webhooks/predictaid",
+        &headers,
+        body.as_bytes(),
+    )
+    .await;
+    assert_eq!(answer.unwrap().0, 400);
+    let inbox = Inbox::open(&db.url).await.unwrap();
+    assert_eq!(inbox.counts().await.unwrap(), Default::default());
+}
+
+#[test]
+fn debug_output_shows_no_secret_token_or_database_password() {
+    use clap::Parser as _;
+    let config = kyc_webhooks_inbox::receiver::Config::try_parse_from([
+        "kyc-webhooks-receiver",
+        "--database",
+        "postgres://inbox:pg_pass_1234@db.example:5432/inbox?sslmode=require&password=pg_query_pass",
+        "--secret",
+        "whsec_current_abc",
+        "--secret",
+        "whsec_next_def",
+        "--secret-previous",
+        "whsec_previous_ghi",
+        "--spektr-token",
+        TOKEN,
+    ])
+    .unwrap();
+    let text = format!("{config:?}");
+    for secret in [
+        "pg_pass_1234",
+        "pg_query_pass",
+        "whsec_current_abc",
+        "whsec_next_def",
+        "whsec_previous_ghi",
+        TOKEN,
+    ] {
+        assert!(!text.contains(secret), "{secret} in {text}");
+    }
+    // What is not secret is still shown.
+    assert!(
+        text.contains("postgres://inbox:***@db.example:5432/inbox?sslmode=require&password=***"),
+        "{text}"
+    );
+    assert!(text.contains("max_connections: 1024"), "{text}");
+}
+
+#[test]
+fn configuration_that_cannot_work_exits_2_naming_the_flag() {
+    let dir = std::env::temp_dir().join(unique("kyc_receiver_config"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let missing = dir.join("missing").display().to_string();
+    let empty = dir.join("empty");
+    std::fs::write(&empty, "\n\n").unwrap();
+    let empty = empty.display().to_string();
+    let cases: Vec<(Vec<String>, &str)> = [
+        (vec!["--lease-secs=0"], "--lease-secs"),
+        (vec!["--lease-secs=inf"], "--lease-secs"),
+        (vec!["--lease-secs=NaN"], "--lease-secs"),
+        (vec!["--lease-secs=1e20"], "--lease-secs"),
+        (vec!["--lease-secs=-1"], "--lease-secs"),
+        (vec!["--lease-secs=0.01"], "--lease-secs"),
+        (vec!["--spektr-concurrency=0"], "--spektr-concurrency"),
+        (vec!["--max-requests=0"], "--max-requests"),
+        (vec!["--max-connections=0"], "--max-connections"),
+        (vec!["--body-timeout-secs=0"], "--body-timeout-secs"),
+        (vec!["--request-timeout-secs=0"], "--request-timeout-secs"),
+        (vec!["--header-timeout-secs=0"], "--header-timeout-secs"),
+        (
+            vec!["--header-timeout-secs=18446744073709551615"],
+            "--header-timeout-secs",
+        ),
+        (vec!["--spektr-body-limit=0"], "--spektr-body-limit"),
+        (vec!["--predictaid-body-limit=0"], "--predictaid-body-limit"),
+        (vec!["--spektr-allow=10.0.0.0/33"], "--spektr-allow"),
+        (vec!["--spektr-token=short"], "--spektr-token"),
+        (
+            vec!["--spektr-token=has/a/slash/in/it/0123"],
+            "--spektr-token",
+        ),
+        (vec!["--secret-file", &missing], "--secret-file"),
+        (vec!["--secret-file", &empty], "--secret-file"),
+        (vec!["--spektr-token-file", &missing], "--spektr-token-file"),
+    ]
+    .into_iter()
+    .map(|(args, flag)| (args.into_iter().map(str::to_owned).collect(), flag))
+    .collect();
+    let mut failures = Vec::new();
+    for (args, flag) in cases {
+        let stderr_path = dir.join("stderr");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_kyc-webhooks-receiver"))
+            .args(["--addr", "127.0.0.1:0", "--database"])
+            .arg(format!("sqlite://{}", dir.join("inbox.db").display()))
+            .args(&args)
+            .env("PREDICTAID_WEBHOOK_SECRET", SECRET)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&stderr_path).unwrap())
+            .spawn()
+            .unwrap();
+        // A receiver that starts serving is a failure, not a hang.
+        let started = Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break Some(status);
+            }
+            if started.elapsed() > Duration::from_secs(10) {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let stderr = std::fs::read_to_string(&stderr_path).unwrap_or_default();
+        let code = status.and_then(|s| s.code());
+        if code != Some(2)
+            || !stderr.contains(flag)
+            || stderr.contains("panick")
+            || stderr.contains("has/a/slash")
+        {
+            failures.push(format!("{args:?}: exit {code:?}, stderr: {stderr}"));
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Opens a connection and sends a request's headers, for a body sent later.
+async fn start_request(addr: &str, path: &str, headers: &str) -> TcpStream {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let head = format!("POST {path} HTTP/1.1\r\nHost: x\r\n{headers}\r\n");
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream
+}
+
+/// Sends `body` 3 bytes a second, until it is sent, the connection fails, or
+/// `until`.
+fn trickle(
+    mut stream: tokio::net::tcp::OwnedWriteHalf,
+    body: Vec<u8>,
+    until: Instant,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        for chunk in body.chunks(3) {
+            if Instant::now() >= until || stream.write_all(chunk).await.is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trickled_body_is_cut_at_the_body_timeout_however_it_trickles() {
+    let db = Db::sqlite();
+    let receiver = Receiver::start(&db.url, &["--workers", "0", "--body-timeout-secs", "2"]);
+    let addr = receiver.addr.as_str();
+    let signature = sign(b"x");
+    let requests = [
+        ("/webhooks/spektr", String::new()),
+        (
+            "/webhooks/predictaid",
+            format!("X-PredictAid-Signature: {signature}\r\n"),
+        ),
+    ];
+    let started = Instant::now();
+    let mut reads = Vec::new();
+    for (path, headers) in requests {
+        let stream = start_request(addr, path, &format!("{headers}Content-Length: 1000\r\n")).await;
+        let (mut read, write) = stream.into_split();
+        // 3 bytes a second: each frame well within the old per-frame timeout.
+        let sender = tokio::spawn(async move {
+            let mut write = write;
+            for _ in 0..20 {
+                if write.write_all(b"[1,").await.is_err() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        });
+        reads.push(tokio::spawn(async move {
+            let mut buf = Vec::new();
+            let read =
+                tokio::time::timeout(Duration::from_secs(10), read.read_to_end(&mut buf)).await;
+            sender.abort();
+            (path, read.is_ok(), buf, started.elapsed())
+        }));
+    }
+    for read in reads {
+        let (path, answered, buf, elapsed) = read.await.unwrap();
+        assert!(answered, "{path}: not answered within 10 s");
+        assert_eq!(parse_response(&buf).map(|r| r.0), Some(408), "{path}");
+        assert!(
+            elapsed < Duration::from_millis(3_500),
+            "{path}: answered after {elapsed:?}, the body timeout is 2 s"
+        );
+    }
+    let inbox = Inbox::open(&db.url).await.unwrap();
+    assert_eq!(inbox.counts().await.unwrap(), Default::default());
+}
+
+/// The soft limit on open files, raised towards `wanted` (up to the hard
+/// limit) with `prlimit` when it is lower.
+fn raise_open_files_limit(wanted: u64) -> u64 {
+    let read = || -> Option<(u64, String)> {
+        let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+        let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+        let mut fields = line.split_whitespace().skip(3);
+        let soft = fields.next()?.parse().ok()?;
+        Some((soft, fields.next()?.to_owned()))
+    };
+    let Some((soft, hard)) = read() else {
+        return wanted;
+    };
+    if soft >= wanted {
+        return soft;
+    }
+    let target = match hard.parse::<u64>() {
+        Ok(hard) => wanted.min(hard),
+        Err(_) => wanted, // "unlimited"
+    };
+    let _ = Command::new("prlimit")
+        .arg(format!("--pid={}", std::process::id()))
+        .arg(format!("--nofile={target}:{hard}"))
+        .status();
+    read().map_or(soft, |(soft, _)| soft)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_connections_and_slow_bodies_do_not_lock_deliveries_out() {
+    // 2,000 idle connections by default; fewer where open files are scarce.
+    let wanted: u64 = std::env::var("KYC_RECEIVER_TEST_IDLE_CONNECTIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2_000);
+    let limit = raise_open_files_limit(wanted + 256);
+    let idle_count = wanted.min(limit.saturating_sub(256)) as usize;
+    // The receiver's cap is below the idle count, so idle connections fill it.
+    let cap = if idle_count >= 1_024 + 512 {
+        1_024 // the default
+    } else {
+        idle_count / 2
+    };
+    assert!(
+        idle_count >= 100,
+        "too few open files ({limit}) for this test"
+    );
+    let db = Db::sqlite();
+    let receiver = Receiver::start(
+        &db.url,
+        &["--workers", "0", "--max-connections", &cap.to_string()],
+    );
+    let addr = receiver.addr.clone();
+    let until = Instant::now() + Duration::from_secs(20);
+
+    // As many slow Spektr bodies as there are turns (4), each declaring the
+    // whole body limit and sending 3 bytes a second.
+    let mut slow = Vec::new();
+    for _ in 0..4 {
+        let stream = start_request(&addr, "/webhooks/spektr", "Content-Length: 16777216\r\n").await;
+        let (read, write) = stream.into_split();
+        slow.push((
+            read,
+            trickle(write, b"{\"results\": [".repeat(1_000), until),
+        ));
+    }
+    // Idle connections: half send nothing, half part of a request's headers.
+    // Opened for at most 6 s: a receiver that accepts no more leaves the rest
+    // in the listen queue or unconnected, and the deliveries below show it.
+    let setup_until = Instant::now() + Duration::from_secs(6);
+    let mut idle = Vec::with_capacity(idle_count);
+    for i in 0..idle_count {
+        let left = setup_until.saturating_duration_since(Instant::now());
+        let connect = tokio::time::timeout(left, TcpStream::connect(&addr)).await;
+        let Ok(Ok(mut stream)) = connect else {
+            break;
+        };
+        if i % 2 == 1 {
+            let _ = stream
+                .write_all(b"POST /webhooks/predictaid HTTP/1.1\r\nHo")
+                .await;
+        }
+        idle.push(stream);
+    }
+    let opened = idle.len();
+
+    // A genuine delivery on each route, each answered within a second.
+    let body = predictaid_event("evt_genuine", "s", 1);
+    let started = Instant::now();
+    let answer = tokio::time::timeout(Duration::from_secs(1), post_predictaid(&addr, &body)).await;
+    assert_eq!(
+        answer.ok().flatten().map(|a| a.0),
+        Some(200),
+        "PredictaID delivery not answered 200 within 1 s"
+    );
+    let body = batch(&[spektr_event("sp_genuine", "s", 1)]);
+    let answer = tokio::time::timeout(
+        Duration::from_secs(1),
+        post(&addr, "/webhooks/spektr", &[], body.as_bytes()),
+    )
+    .await;
+    assert_eq!(
+        answer.ok().flatten().map(|a| a.0),
+        Some(200),
+        "Spektr delivery not answered 200 within 1 s"
+    );
+    let took = started.elapsed();
+
+    // The slow bodies were still being sent, unanswered and open: they
+    // held no turn and were not closed as idle.
+    for (read, sender) in &slow {
+        let mut buf = [0u8; 64];
+        let unanswered =
+            matches!(read.try_read(&mut buf), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock);
+        assert!(
+            unanswered && !sender.is_finished(),
+            "a slow body ended early"
+        );
+    }
+    for (_, sender) in slow {
+        sender.abort();
+    }
+    // Idle connections were closed to make room.
+    let mut closed = 0;
+    for stream in &idle {
+        let mut buf = [0u8; 64];
+        if let Ok(0) = stream.try_read(&mut buf) {
+            closed += 1;
+        }
+    }
+    assert_eq!(
+        opened, idle_count,
+        "not all idle connections could be opened"
+    );
+    assert!(
+        closed >= idle_count - cap,
+        "only {closed} of {idle_count} idle connections were closed"
+    );
+    let _ = std::io::Write::write_fmt(
+        &mut std::io::stderr(),
+        format_args!(
+            "{idle_count} idle connections (cap {cap}, {closed} closed) and 4 slow bodies: both deliveries answered in {took:?}\n"
+        ),
+    );
+    let inbox = Inbox::open(&db.url).await.unwrap();
+    assert_eq!(inbox.counts().await.unwrap().events(), 2);
 }

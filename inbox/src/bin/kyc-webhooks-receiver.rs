@@ -11,7 +11,12 @@ use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let config = Config::parse();
+    // A flag that cannot work exits with status 2 (clap's usage error).
+    let mut config = Config::parse();
+    if let Err(message) = config.load_files() {
+        eprintln!("error: {message}");
+        return ExitCode::from(2);
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
