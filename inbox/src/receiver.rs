@@ -626,10 +626,8 @@ async fn on_spektr(State(state): State<AppState>, request: Request) -> Response 
         return (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n").into_response();
     };
     let bytes = body.len();
-    // The two arms differ once `Inbox::ingest_spektr_authenticated` exists.
-    #[allow(clippy::if_same_then_else)]
     let ingested = if authenticated {
-        state.inbox.ingest_spektr(body).await // AUTHENTICATED: switch to ingest_spektr_authenticated
+        state.inbox.ingest_spektr_authenticated(body).await
     } else {
         state.inbox.ingest_spektr(body).await
     };

@@ -612,6 +612,12 @@ async fn with_a_token_only_the_token_path_stores_spektr_events() {
         )
     );
     assert_eq!(inbox.counts().await.unwrap().events(), 1);
+    let stored = inbox
+        .event(Provider::Spektr, "sp_token_1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(stored.authenticated, "stored as authenticated");
     let log = receiver.log();
     assert!(!log.contains(TOKEN), "the token is in the log:\n{log}");
     assert!(!log.contains("anyone who can reach the port"));
