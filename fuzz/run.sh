@@ -34,5 +34,5 @@ cp ../fixtures/predictaid/*.json ../fixtures/predictaid/unknown/*.json corpus/pr
 for target in "${targets[@]}"; do
     echo "== $target for ${seconds}s"
     cargo +nightly fuzz run "$target" "corpus/$target" -- \
-        -max_total_time="$seconds" -rss_limit_mb=4096 -max_len=65536 -print_final_stats=1
+        -max_total_time="$seconds" -rss_limit_mb=4096 -timeout=10 -max_len=65536 -print_final_stats=1
 done
