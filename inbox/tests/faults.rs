@@ -322,6 +322,7 @@ async fn postgres_a_silent_connection_gives_503_within_10_s_and_storing_resumes_
             "answered after {:?}",
             started.elapsed()
         );
+        println!("{id}: 503 after {:?}", started.elapsed());
     }
 
     proxy.thaw();
@@ -330,6 +331,7 @@ async fn postgres_a_silent_connection_gives_503_within_10_s_and_storing_resumes_
         match send("after").await {
             Ok(receipt) => {
                 assert_eq!(receipt.stored() + receipt.already_stored(), 1);
+                println!("stored again {:?} after the thaw", started.elapsed());
                 break;
             }
             Err(error) => assert!(
@@ -436,6 +438,7 @@ async fn sqlite_recovers_from_a_full_disk_without_a_restart_and_its_wal_stays_sm
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    println!("stored {:?} after space was freed", started.elapsed());
     // 10 MB more: the WAL is checkpointed and cut back as it goes, so it
     // never holds much more than its 4 MiB limit.
     let wal = fs.0.join("inbox.db-wal");
@@ -448,6 +451,7 @@ async fn sqlite_recovers_from_a_full_disk_without_a_restart_and_its_wal_stays_sm
         largest <= 6 * 1024 * 1024,
         "the WAL grew to {largest} bytes"
     );
+    println!("the WAL peaked at {largest} bytes");
     drop(inbox);
 }
 
