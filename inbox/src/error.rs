@@ -155,5 +155,37 @@ pub(crate) fn describe_postgres(error: &tokio_postgres::Error) -> String {
     }
 }
 
+/// `postgres://user:PASSWORD@host/db?password=PASSWORD` with each password
+/// shown as `***`.
+pub(crate) fn redact_url(url: &str) -> String {
+    let mut out = url.to_owned();
+    if let Some(scheme_end) = out.find("://") {
+        let authority_start = scheme_end + 3;
+        let authority_end = out[authority_start..]
+            .find(['/', '?', '#'])
+            .map_or(out.len(), |i| authority_start + i);
+        if let Some(at) = out[authority_start..authority_end].rfind('@') {
+            let userinfo = &out[authority_start..authority_start + at];
+            if let Some(colon) = userinfo.find(':') {
+                let from = authority_start + colon + 1;
+                out.replace_range(from..authority_start + at, "***");
+            }
+        }
+    }
+    // A password in the query string (`?password=...&`) too.
+    if let Some(query) = out.find('?') {
+        let (head, tail) = out.split_at(query + 1);
+        let tail: Vec<String> = tail
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+                _ => pair.to_owned(),
+            })
+            .collect();
+        out = format!("{head}{}", tail.join("&"));
+    }
+    out
+}
+
 /// The crate's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -228,44 +228,12 @@ fn parse_cidr(text: &str) -> Result<ipnet::IpNet, String> {
         .map_err(|_| "not a CIDR range (10.0.0.0/8, fd00::/8) or an address".to_owned())
 }
 
-/// `postgres://user:PASSWORD@host/db?password=PASSWORD` with each password
-/// shown as `***`.
-fn redact_url(url: &str) -> String {
-    let mut out = url.to_owned();
-    if let Some(scheme_end) = out.find("://") {
-        let authority_start = scheme_end + 3;
-        let authority_end = out[authority_start..]
-            .find(['/', '?', '#'])
-            .map_or(out.len(), |i| authority_start + i);
-        if let Some(at) = out[authority_start..authority_end].rfind('@') {
-            let userinfo = &out[authority_start..authority_start + at];
-            if let Some(colon) = userinfo.find(':') {
-                let from = authority_start + colon + 1;
-                out.replace_range(from..authority_start + at, "***");
-            }
-        }
-    }
-    // A password in the query string (`?password=...&`) too.
-    if let Some(query) = out.find('?') {
-        let (head, tail) = out.split_at(query + 1);
-        let tail: Vec<String> = tail
-            .split('&')
-            .map(|pair| match pair.split_once('=') {
-                Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
-                _ => pair.to_owned(),
-            })
-            .collect();
-        out = format!("{head}{}", tail.join("&"));
-    }
-    out
-}
-
 impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let hidden = |n: usize| format!("[{n} hidden]");
         f.debug_struct("Config")
             .field("addr", &self.addr)
-            .field("database", &redact_url(&self.database))
+            .field("database", &crate::error::redact_url(&self.database))
             .field("secrets", &format_args!("{}", hidden(self.secrets.len())))
             .field("secret_file", &self.secret_file)
             .field(

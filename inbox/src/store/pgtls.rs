@@ -47,7 +47,7 @@ pub(crate) struct TlsSettings {
 
 fn bad_url(url: &str, reason: String) -> Error {
     Error::Url {
-        url: super::postgres::redact(url),
+        url: crate::error::redact_url(url),
         reason,
     }
 }

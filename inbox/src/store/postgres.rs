@@ -59,7 +59,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// [`TlsSettings`]).
 fn settings(url: &str, mode: SslMode) -> Result<tokio_postgres::Config> {
     let mut config: tokio_postgres::Config = url.parse().map_err(|e| Error::Url {
-        url: redact(url),
+        url: crate::error::redact_url(url),
         reason: format!("{e}"),
     })?;
     let options = format!(
@@ -83,22 +83,6 @@ fn settings(url: &str, mode: SslMode) -> Result<tokio_postgres::Config> {
         .keepalives_retries(3)
         .tcp_user_timeout(Duration::from_secs(8));
     Ok(config)
-}
-
-/// `url` with its password, if any, replaced by `***`.
-pub(crate) fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    match authority.rsplit_once('@') {
-        Some((credentials, host)) => match credentials.split_once(':') {
-            Some((user, _password)) => format!("{scheme}://{user}:***@{host}{tail}"),
-            None => url.to_owned(),
-        },
-        None => url.to_owned(),
-    }
 }
 
 async fn connect(url: &str) -> Result<Client> {
