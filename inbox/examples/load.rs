@@ -23,6 +23,8 @@
 //! cargo run --release -p kyc-webhooks-inbox --example load -- --backlog 500000 --workers 1 sqlite
 //! ```
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -200,13 +202,18 @@ async fn bench(label: &str, database: &str, args: &Args) {
     if args.backlog > 0 {
         backlog(&inbox, label, args.backlog, run).await;
     }
+    let handled = Arc::new(AtomicU64::new(0));
     let workers = (args.workers > 0).then(|| {
+        let handled = Arc::clone(&handled);
         inbox.run_workers(
             WorkerOptions {
                 concurrency: args.workers,
                 ..WorkerOptions::default()
             },
-            Handler::new(|_| async { Ok::<(), String>(()) }),
+            Handler::new(move |_| {
+                handled.fetch_add(1, Ordering::Relaxed);
+                async { Ok::<(), String>(()) }
+            }),
         )
     });
     let config = Config::parse_from(["load", "--workers", "0"]);
@@ -231,7 +238,7 @@ async fn bench(label: &str, database: &str, args: &Args) {
         args.workers
     );
     if args.backlog > 0 {
-        predictaid_rows(&client, &predictaid_url, label, &setting, run).await;
+        predictaid_rows(&client, &predictaid_url, label, &setting, run, &handled).await;
         if let Some(workers) = workers {
             workers.shutdown().await;
         }
@@ -248,7 +255,7 @@ async fn bench(label: &str, database: &str, args: &Args) {
     )
     .await;
 
-    predictaid_rows(&client, &predictaid_url, label, &setting, run).await;
+    predictaid_rows(&client, &predictaid_url, label, &setting, run, &handled).await;
     for size in [1u64, 100, 1_000] {
         let url = spektr_url.clone();
         let mut flooded = flood(&client, 4, move |sender, n| {
@@ -284,19 +291,29 @@ async fn bench(label: &str, database: &str, args: &Args) {
     }
 }
 
-/// PredictaID deliveries with 8, then 32 senders.
-async fn predictaid_rows(client: &HttpClient, url: &str, label: &str, setting: &str, run: u32) {
+/// PredictaID deliveries with 8, then 32 senders; with workers, how many
+/// events they handled meanwhile.
+async fn predictaid_rows(
+    client: &HttpClient,
+    url: &str,
+    label: &str,
+    setting: &str,
+    run: u32,
+    handled: &AtomicU64,
+) {
     for senders in [8, 32] {
         let url = url.to_owned();
+        let handled_before = handled.load(Ordering::Relaxed);
         let mut flooded = flood(client, senders, move |sender, n| {
             let id = format!("evt_{run}_{senders}_{sender}_{n}");
             (url.clone(), predictaid_body(&id, n), true)
         })
         .await;
         println!(
-            "| {label} | PredictaID, {senders} senders, {setting} | {:.0} deliveries/s | {} |",
+            "| {label} | PredictaID, {senders} senders, {setting} | {:.0} deliveries/s | {}, handled by the workers: {:.0}/s |",
             flooded.ok as f64 / SECONDS as f64,
-            flooded.notes()
+            flooded.notes(),
+            (handled.load(Ordering::Relaxed) - handled_before) as f64 / SECONDS as f64
         );
     }
 }
