@@ -247,6 +247,17 @@ impl Inbox {
         Ok(self.handle_one(options, handler).await?.0)
     }
 
+    /// The query plan of each statement a claim runs (SQLite: `EXPLAIN QUERY
+    /// PLAN`; PostgreSQL: `EXPLAIN` of the generic plan): finding the ready
+    /// subject with the oldest head, claiming that head, parking it when it
+    /// was abandoned, and the lookups that update the subject's row. For the
+    /// tests and for operators checking that no claim scans `inbox_events`;
+    /// not a stable interface.
+    #[doc(hidden)]
+    pub async fn explain_claim(&self) -> Result<Vec<String>> {
+        self.backend.explain_claim().await
+    }
+
     /// [`Inbox::handle_next`], with the event it was about.
     async fn handle_one(
         &self,

@@ -167,6 +167,14 @@ impl Backend {
         }
     }
 
+    /// The query plan of each statement a claim runs (for the tests).
+    pub(crate) async fn explain_claim(&self) -> Result<Vec<String>> {
+        match self {
+            Backend::Sqlite(s) => s.explain_claim().await,
+            Backend::Postgres(p) => p.explain_claim().await,
+        }
+    }
+
     pub(crate) async fn complete(&self, seq: i64, token: &str) -> Result<bool> {
         match self {
             Backend::Sqlite(s) => s.complete(seq, token).await,

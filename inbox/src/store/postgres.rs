@@ -162,6 +162,12 @@ impl Postgres {
         }))
     }
 
+    /// See [`explain_claim`] (on a connection of its own: it changes settings).
+    pub(crate) async fn explain_claim(&self) -> Result<Vec<String>> {
+        let client = connect(&self.url).await?;
+        explain_claim(&client).await
+    }
+
     /// In one transaction: locks the `inbox_subjects` row that `lock` selects
     /// (`FOR UPDATE OF s`), runs `update` (which returns the provider and
     /// subject of the row it changed, if any), and brings that subject's row
@@ -474,6 +480,89 @@ const CLAIMABLE: &str = "t.seq = $1
         WHERE r.provider = t.provider AND r.subject = t.subject AND r.state = 'running'
           AND r.lease_until >= clock_timestamp() AND r.seq <> t.seq)";
 
+/// Claims the head found by [`CLAIM_NEXT`] (`$1`) for token `$2` for `$3`
+/// seconds, unless all its `$4` runs started (see [`park_abandoned_sql`]).
+fn claim_sql() -> String {
+    let returning = COLUMNS
+        .split(", ")
+        .map(|c| format!("t.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "UPDATE inbox_events t SET state = 'running', attempts = t.attempts + 1,
+             lease_epoch = t.lease_epoch + 1, lease_token = $2,
+             lease_until = clock_timestamp() + make_interval(secs => $3)
+         WHERE {CLAIMABLE} AND NOT (t.state = 'running' AND t.attempts >= $4)
+         RETURNING t.lease_epoch, {returning}"
+    )
+}
+
+/// Parks the head found by [`CLAIM_NEXT`] (`$1`) with error `$2` when it is
+/// running under an expired lease and all its `$3` runs started.
+fn park_abandoned_sql() -> String {
+    format!(
+        "UPDATE inbox_events t SET state = 'parked', finished_at = now(), last_error = $2,
+             lease_token = NULL, lease_until = NULL
+         WHERE {CLAIMABLE} AND t.state = 'running' AND t.attempts >= $3"
+    )
+}
+
+/// `EXPLAIN` of each statement of a claim, in order: finding the subject,
+/// claiming its head, parking an abandoned head, and the two lookups of
+/// `inbox_refresh_subject` (the same text as in the migration).
+pub(crate) async fn explain_claim(client: &Client) -> Result<Vec<String>> {
+    let statements = [
+        (CLAIM_NEXT.to_owned(), "".to_owned()),
+        (claim_sql(), "(0, 'token', 1.0, 1)".to_owned()),
+        (park_abandoned_sql(), "(0, 'error', 1)".to_owned()),
+        (
+            "SELECT e.seq, e.occurred_at FROM inbox_events e
+             WHERE e.provider = $1 AND e.subject = $2 AND e.state IN ('pending', 'running')
+             ORDER BY e.occurred_at, e.seq LIMIT 1"
+                .to_owned(),
+            "('spektr', 'subject')".to_owned(),
+        ),
+        (
+            "SELECT MAX(r.lease_until) FROM inbox_events r
+             WHERE r.provider = $1 AND r.subject = $2 AND r.state = 'running'"
+                .to_owned(),
+            "('spektr', 'subject')".to_owned(),
+        ),
+    ];
+    let mut plans = Vec::new();
+    for (n, (sql, args)) in statements.iter().enumerate() {
+        // A prepared statement, so that the parameters' types are inferred;
+        // its generic plan (forced) is what a claim runs on most calls.
+        let name = format!("inbox_explain_{n}");
+        client
+            .batch_execute(&format!(
+                "SET plan_cache_mode = force_generic_plan; PREPARE {name} AS {sql}"
+            ))
+            .await
+            .map_err(Error::postgres("explaining a claim"))?;
+        let execute = if args.is_empty() {
+            format!("EXPLAIN EXECUTE {name}")
+        } else {
+            format!("EXPLAIN EXECUTE {name} {args}")
+        };
+        let rows = client
+            .query(&execute, &[])
+            .await
+            .map_err(Error::postgres("explaining a claim"))?;
+        client
+            .batch_execute(&format!("DEALLOCATE {name}; RESET plan_cache_mode"))
+            .await
+            .map_err(Error::postgres("explaining a claim"))?;
+        plans.push(
+            rows.iter()
+                .map(|row| row.get::<_, String>(0))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        );
+    }
+    Ok(plans)
+}
+
 /// Claims run one at a time across all processes (the advisory lock). Each
 /// first folds the wakeups of newly stored events into `inbox_subjects`, then
 /// takes the ready subject with the oldest head and claims that head.
@@ -501,23 +590,7 @@ async fn claim_on(
         }
     }
     let max_attempts = i32::try_from(max_attempts).unwrap_or(i32::MAX);
-    let returning = COLUMNS
-        .split(", ")
-        .map(|c| format!("t.{c}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let claim = format!(
-        "UPDATE inbox_events t SET state = 'running', attempts = t.attempts + 1,
-             lease_epoch = t.lease_epoch + 1, lease_token = $2,
-             lease_until = clock_timestamp() + make_interval(secs => $3)
-         WHERE {CLAIMABLE} AND NOT (t.state = 'running' AND t.attempts >= $4)
-         RETURNING t.lease_epoch, {returning}"
-    );
-    let park = format!(
-        "UPDATE inbox_events t SET state = 'parked', finished_at = now(), last_error = $2,
-             lease_token = NULL, lease_until = NULL
-         WHERE {CLAIMABLE} AND t.state = 'running' AND t.attempts >= $3"
-    );
+    let (claim, park) = (claim_sql(), park_abandoned_sql());
     let abandoned = abandoned_error(max_attempts.unsigned_abs());
     let mut claimed = None;
     for _ in 0..MAX_CLAIM_STEPS {

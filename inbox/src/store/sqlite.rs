@@ -188,12 +188,7 @@ impl Sqlite {
                     break;
                 };
                 let claimed = tx
-                    .prepare_cached(&format!(
-                        "UPDATE inbox_events AS t SET state = 'running', attempts = t.attempts + 1,
-                             lease_epoch = t.lease_epoch + 1, lease_token = ?1, lease_until = ?2
-                         WHERE {CLAIMABLE} AND NOT (t.state = 'running' AND t.attempts >= ?5)
-                         RETURNING {COLUMNS}, lease_epoch"
-                    ))
+                    .prepare_cached(&claim_sql())
                     .and_then(|mut stmt| {
                         stmt.query_row(params![token, lease_until, seq, now, max_attempts], |row| {
                             Ok((read_event(row)?, row.get::<_, i64>(10)?))
@@ -204,21 +199,17 @@ impl Sqlite {
                 if claimed.is_none() {
                     // Its runs all started and none finished: parked, not
                     // claimed for ever. (?2 is unused here.)
-                    tx.prepare_cached(&format!(
-                        "UPDATE inbox_events AS t SET state = 'parked', finished_at = ?4,
-                             last_error = ?1, lease_token = NULL, lease_until = NULL
-                         WHERE {CLAIMABLE} AND t.state = 'running' AND t.attempts >= ?5"
-                    ))
-                    .and_then(|mut stmt| {
-                        stmt.execute(params![
-                            abandoned,
-                            Option::<i64>::None,
-                            seq,
-                            now,
-                            max_attempts
-                        ])
-                    })
-                    .map_err(Error::sqlite("parking an abandoned event"))?;
+                    tx.prepare_cached(&park_abandoned_sql())
+                        .and_then(|mut stmt| {
+                            stmt.execute(params![
+                                abandoned,
+                                Option::<i64>::None,
+                                seq,
+                                now,
+                                max_attempts
+                            ])
+                        })
+                        .map_err(Error::sqlite("parking an abandoned event"))?;
                 }
                 refresh_subject(&tx, &provider, &subject)?;
                 if let Some((event, epoch)) = claimed {
@@ -233,6 +224,38 @@ impl Sqlite {
             }
             tx.commit().map_err(Error::sqlite("committing a claim"))?;
             Ok(None)
+        })
+        .await
+    }
+
+    /// `EXPLAIN QUERY PLAN` of each statement of a claim, in order: finding
+    /// the subject, claiming its head, parking an abandoned head, and the
+    /// two lookups that bring the subject's row up to date.
+    pub(crate) async fn explain_claim(self: &Arc<Self>) -> Result<Vec<String>> {
+        self.with_conn(|conn| {
+            let statements = [
+                (CLAIM_NEXT.to_owned(), 1),
+                (claim_sql(), 5),
+                (park_abandoned_sql(), 5),
+                (SUBJECT_HEAD.to_owned(), 2),
+                (SUBJECT_HELD.to_owned(), 2),
+            ];
+            let mut plans = Vec::new();
+            for (sql, arity) in statements {
+                let mut stmt = conn
+                    .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                    .map_err(Error::sqlite("explaining a claim"))?;
+                let values = vec![rusqlite::types::Value::Integer(0); arity];
+                let lines = stmt
+                    .query_map(rusqlite::params_from_iter(values), |row| {
+                        row.get::<_, String>(3)
+                    })
+                    .map_err(Error::sqlite("explaining a claim"))?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+                    .map_err(Error::sqlite("explaining a claim"))?;
+                plans.push(lines.join("\n"));
+            }
+            Ok(plans)
         })
         .await
     }
@@ -516,6 +539,41 @@ const CLAIMABLE: &str = "t.seq = ?3
         WHERE r.provider = t.provider AND r.subject = t.subject AND r.state = 'running'
           AND r.lease_until >= ?4 AND r.seq <> t.seq)";
 
+/// Claims the head found by [`CLAIM_NEXT`] (`?3`) at `?4` for token `?1`
+/// until `?2`, unless all its `?5` runs started (see [`park_abandoned_sql`]).
+fn claim_sql() -> String {
+    format!(
+        "UPDATE inbox_events AS t SET state = 'running', attempts = t.attempts + 1,
+             lease_epoch = t.lease_epoch + 1, lease_token = ?1, lease_until = ?2
+         WHERE {CLAIMABLE} AND NOT (t.state = 'running' AND t.attempts >= ?5)
+         RETURNING {COLUMNS}, lease_epoch"
+    )
+}
+
+/// Parks the head found by [`CLAIM_NEXT`] (`?3`) with error `?1` when it is
+/// running under an expired lease and all its `?5` runs started.
+fn park_abandoned_sql() -> String {
+    format!(
+        "UPDATE inbox_events AS t SET state = 'parked', finished_at = ?4,
+             last_error = ?1, lease_token = NULL, lease_until = NULL
+         WHERE {CLAIMABLE} AND t.state = 'running' AND t.attempts >= ?5"
+    )
+}
+
+/// A subject's head: its oldest open event (`inbox_events_open_by_subject`).
+const SUBJECT_HEAD: &str = "
+SELECT seq, occurred_at, CASE state WHEN 'pending' THEN run_after ELSE lease_until END
+FROM inbox_events
+WHERE provider = ?1 AND subject = ?2 AND state IN ('pending', 'running')
+ORDER BY occurred_at, seq
+LIMIT 1";
+
+/// The latest lease of a subject's running events
+/// (`inbox_events_running_by_subject`).
+const SUBJECT_HELD: &str = "
+SELECT MAX(lease_until) FROM inbox_events
+WHERE provider = ?1 AND subject = ?2 AND state = 'running'";
+
 /// Claims tried (each parking an abandoned head or finding a stale row) before
 /// a claim gives up until the next call.
 const MAX_CLAIM_STEPS: usize = 32;
@@ -528,14 +586,7 @@ fn millis(duration: Duration) -> i64 {
 /// with its open events (deleting it when there are none): two index lookups.
 fn refresh_subject(conn: &Connection, provider: &str, subject: &str) -> Result<()> {
     let head: Option<(i64, i64, Option<i64>)> = conn
-        .prepare_cached(
-            "SELECT seq, occurred_at,
-                    CASE state WHEN 'pending' THEN run_after ELSE lease_until END
-             FROM inbox_events
-             WHERE provider = ?1 AND subject = ?2 AND state IN ('pending', 'running')
-             ORDER BY occurred_at, seq
-             LIMIT 1",
-        )
+        .prepare_cached(SUBJECT_HEAD)
         .and_then(|mut stmt| {
             stmt.query_row(params![provider, subject], |row| {
                 Ok((row.get(0)?, row.get(1)?, row.get(2)?))
@@ -550,10 +601,7 @@ fn refresh_subject(conn: &Connection, provider: &str, subject: &str) -> Result<(
         return Ok(());
     };
     let held: Option<i64> = conn
-        .prepare_cached(
-            "SELECT MAX(lease_until) FROM inbox_events
-             WHERE provider = ?1 AND subject = ?2 AND state = 'running'",
-        )
+        .prepare_cached(SUBJECT_HELD)
         .and_then(|mut stmt| stmt.query_row(params![provider, subject], |row| row.get(0)))
         .map_err(Error::sqlite("finding who holds a subject"))?;
     let head_ready = head_ready.unwrap_or(0);
