@@ -112,12 +112,12 @@ fn hold(
 //   Limit  (cost=0.27..0.66 rows=1 width=33)
 //     ->  LockRows  (cost=0.27..39.26 rows=100 width=33)
 //           ->  Index Scan using inbox_subjects_by_head on inbox_subjects  (cost=0.27..38.26 rows=100 width=33)
-//                 Filter: (ready_at < clock_timestamp())
+//                 Filter: (ready_at <= clock_timestamp())
 //
 //   Update on inbox_events t  (cost=0.28..18.89 rows=1 width=90)
 //     ->  Index Scan using inbox_events_pkey on inbox_events t  (cost=0.28..18.89 rows=1 width=90)
 //           Index Cond: (seq = $1)
-//           Filter: (((state <> 'running'::text) OR (attempts < $4)) AND (((state = 'pending'::text) AND (run_after <= clock_timestamp())) OR ((state = 'running'::text) AND (lease_until < clock_timestamp()))) AND ((SubPlan 1) = $1) AND (NOT (SubPlan 2)))
+//           Filter: (((state <> 'running'::text) OR (attempts < $4)) AND (((state = 'pending'::text) AND (run_after <= clock_timestamp())) OR ((state = 'running'::text) AND (lease_until <= clock_timestamp()))) AND ((SubPlan 1) = $1) AND (NOT (SubPlan 2)))
 //           SubPlan 1
 //             ->  Limit  (cost=0.28..2.40 rows=1 width=16)
 //                   ->  Index Only Scan using inbox_events_open_by_subject on inbox_events o  (cost=0.28..38.39 rows=18 width=16)
@@ -125,7 +125,7 @@ fn hold(
 //           SubPlan 2
 //             ->  Index Scan using inbox_events_running_by_subject on inbox_events r  (cost=0.12..8.15 rows=1 width=0)
 //                   Index Cond: ((provider = t.provider) AND (subject = t.subject))
-//                   Filter: ((seq <> t.seq) AND (lease_until >= clock_timestamp()))
+//                   Filter: ((seq <> t.seq) AND (lease_until > clock_timestamp()))
 //
 //   Update on inbox_events t  (cost=0.12..18.72 rows=0 width=0)
 //     ->  Index Scan using inbox_events_running_by_subject on inbox_events t  (cost=0.12..18.72 rows=1 width=118)

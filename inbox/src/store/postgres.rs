@@ -446,17 +446,19 @@ const MAX_CLAIM_STEPS: usize = 32;
 /// The subject whose head is the oldest claimable event: a walk of
 /// `inbox_subjects_by_head` from the oldest head, stepping over subjects not
 /// ready (held under a live lease, or waiting for a retry) and rows a
-/// completion is updating (`SKIP LOCKED`). `EXPLAIN` (after `ANALYZE`,
+/// completion is updating (`SKIP LOCKED`). A lease holds while
+/// `lease_until > now`, so that a row with `ready_at <= now` passes
+/// [`CLAIMABLE`] too (the clock only moves on between the two). `EXPLAIN` (after `ANALYZE`,
 /// checked by `tests/workers.rs`):
 /// ```text
 /// Limit
 ///   ->  LockRows
 ///         ->  Index Scan using inbox_subjects_by_head on inbox_subjects
-///               Filter: (ready_at < clock_timestamp())
+///               Filter: (ready_at <= clock_timestamp())
 /// ```
 pub(crate) const CLAIM_NEXT: &str = "
 SELECT provider, subject, head_seq FROM inbox_subjects
-WHERE ready_at < clock_timestamp()
+WHERE ready_at <= clock_timestamp()
 ORDER BY head_occurred_at, head_seq
 LIMIT 1
 FOR UPDATE SKIP LOCKED";
@@ -468,7 +470,7 @@ FOR UPDATE SKIP LOCKED";
 /// stored since the wakeups were folded) never hands out an event out of turn.
 const CLAIMABLE: &str = "t.seq = $1
     AND ((t.state = 'pending' AND t.run_after <= clock_timestamp())
-         OR (t.state = 'running' AND t.lease_until < clock_timestamp()))
+         OR (t.state = 'running' AND t.lease_until <= clock_timestamp()))
     AND t.seq = (
         SELECT o.seq FROM inbox_events o
         WHERE o.provider = t.provider AND o.subject = t.subject
@@ -478,7 +480,7 @@ const CLAIMABLE: &str = "t.seq = $1
     AND NOT EXISTS (
         SELECT 1 FROM inbox_events r
         WHERE r.provider = t.provider AND r.subject = t.subject AND r.state = 'running'
-          AND r.lease_until >= clock_timestamp() AND r.seq <> t.seq)";
+          AND r.lease_until > clock_timestamp() AND r.seq <> t.seq)";
 
 /// Claims the head found by [`CLAIM_NEXT`] (`$1`) for token `$2` for `$3`
 /// seconds, unless all its `$4` runs started (see [`park_abandoned_sql`]).

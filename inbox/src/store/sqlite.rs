@@ -507,7 +507,8 @@ fn read_event(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEvent> {
 /// The subject whose head is the oldest claimable event: a walk of
 /// `inbox_subjects_by_head` from the oldest head, stepping over subjects not
 /// ready (held under a live lease, or waiting for a retry), then one lookup.
-/// `ready_at < now` (not `<=`): a ready row then passes [`CLAIMABLE`] too.
+/// A lease holds while `lease_until > now`, so that a row with
+/// `ready_at <= now` passes [`CLAIMABLE`] too.
 ///
 /// `EXPLAIN QUERY PLAN` (checked by `tests/workers.rs`):
 /// ```text
@@ -515,7 +516,7 @@ fn read_event(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEvent> {
 /// ```
 pub(crate) const CLAIM_NEXT: &str = "
 SELECT provider, subject, head_seq FROM inbox_subjects
-WHERE ready_at < ?1
+WHERE ready_at <= ?1
 ORDER BY head_occurred_at, head_seq
 LIMIT 1";
 
@@ -527,7 +528,7 @@ LIMIT 1";
 /// can never hand out an event out of turn.
 const CLAIMABLE: &str = "t.seq = ?3
     AND ((t.state = 'pending' AND t.run_after <= ?4)
-         OR (t.state = 'running' AND t.lease_until < ?4))
+         OR (t.state = 'running' AND t.lease_until <= ?4))
     AND t.seq = (
         SELECT o.seq FROM inbox_events o
         WHERE o.provider = t.provider AND o.subject = t.subject
@@ -537,7 +538,7 @@ const CLAIMABLE: &str = "t.seq = ?3
     AND NOT EXISTS (
         SELECT 1 FROM inbox_events r
         WHERE r.provider = t.provider AND r.subject = t.subject AND r.state = 'running'
-          AND r.lease_until >= ?4 AND r.seq <> t.seq)";
+          AND r.lease_until > ?4 AND r.seq <> t.seq)";
 
 /// Claims the head found by [`CLAIM_NEXT`] (`?3`) at `?4` for token `?1`
 /// until `?2`, unless all its `?5` runs started (see [`park_abandoned_sql`]).
