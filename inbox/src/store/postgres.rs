@@ -610,9 +610,13 @@ async fn claim_on(
             .map_err(Error::postgres("claiming an event"))?;
         if row.is_none() {
             // Its runs all started and none finished: parked, not claimed for ever.
-            tx.execute(&park, &[&seq, &abandoned, &max_attempts])
+            let parked = tx
+                .execute(&park, &[&seq, &abandoned, &max_attempts])
                 .await
                 .map_err(Error::postgres("parking an abandoned event"))?;
+            if parked == 1 {
+                tracing::error!(%provider, %subject, seq, max_attempts, "parked an event whose runs all started and none finished");
+            }
         }
         tx.execute(
             "SELECT inbox_refresh_subject($1, $2)",

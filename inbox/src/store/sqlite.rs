@@ -199,7 +199,8 @@ impl Sqlite {
                 if claimed.is_none() {
                     // Its runs all started and none finished: parked, not
                     // claimed for ever. (?2 is unused here.)
-                    tx.prepare_cached(&park_abandoned_sql())
+                    let parked = tx
+                        .prepare_cached(&park_abandoned_sql())
                         .and_then(|mut stmt| {
                             stmt.execute(params![
                                 abandoned,
@@ -210,6 +211,9 @@ impl Sqlite {
                             ])
                         })
                         .map_err(Error::sqlite("parking an abandoned event"))?;
+                    if parked == 1 {
+                        tracing::error!(%provider, %subject, seq, max_attempts, "parked an event whose runs all started and none finished");
+                    }
                 }
                 refresh_subject(&tx, &provider, &subject)?;
                 if let Some((event, epoch)) = claimed {
