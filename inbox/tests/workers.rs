@@ -273,7 +273,8 @@ async fn the_migration_indexes_the_subjects_of_events_already_stored(db: &Db) {
         Handled::Done
     );
     drop(inbox);
-    // Back to schema 1, as a database written by the previous release.
+    // Back to the schema before 0003_claims, as a database written by the
+    // previous release.
     if db.is_postgres() {
         db.execute(
             "DROP TRIGGER inbox_events_wake_subjects ON inbox_events;
@@ -281,7 +282,7 @@ async fn the_migration_indexes_the_subjects_of_events_already_stored(db: &Db) {
                  inbox_refresh_subject(TEXT, TEXT);
              DROP TABLE inbox_subjects, inbox_wakeups;
              ALTER TABLE inbox_events DROP COLUMN lease_epoch;
-             DELETE FROM inbox_migrations WHERE version = 2;",
+             DELETE FROM inbox_migrations WHERE version = 3;",
         )
         .await;
     } else {
@@ -289,7 +290,7 @@ async fn the_migration_indexes_the_subjects_of_events_already_stored(db: &Db) {
             "DROP TRIGGER inbox_events_enter_subject;
              DROP TABLE inbox_subjects;
              ALTER TABLE inbox_events DROP COLUMN lease_epoch;
-             DELETE FROM inbox_migrations WHERE version = 2;",
+             DELETE FROM inbox_migrations WHERE version = 3;",
         )
         .await;
     }

@@ -21,9 +21,9 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/postgres/0001_inbox.sql"),
     ),
     (
-        2,
-        "0002_claims.sql",
-        include_str!("../../migrations/postgres/0002_claims.sql"),
+        3,
+        "0003_claims.sql",
+        include_str!("../../migrations/postgres/0003_claims.sql"),
     ),
 ];
 

@@ -20,9 +20,9 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0001_inbox.sql"),
     ),
     (
-        2,
-        "0002_claims.sql",
-        include_str!("../../migrations/sqlite/0002_claims.sql"),
+        3,
+        "0003_claims.sql",
+        include_str!("../../migrations/sqlite/0003_claims.sql"),
     ),
 ];
 

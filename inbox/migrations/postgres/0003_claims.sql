@@ -1,5 +1,6 @@
--- kyc-webhooks-inbox, PostgreSQL schema 2: claims in O(log n) of a subject's
--- backlog, and a fencing token per claim.
+-- kyc-webhooks-inbox, PostgreSQL schema 3: claims in O(log n) of a subject's
+-- backlog, and a fencing token per claim. (Version 3: main's version 2
+-- records whether a delivery was authenticated.)
 
 -- Incremented by every claim of the event, never reset (not even by a
 -- requeue): a handler's fencing token.
