@@ -495,7 +495,7 @@ fn claim_sql() -> String {
              lease_epoch = t.lease_epoch + 1, lease_token = $2,
              lease_until = clock_timestamp() + make_interval(secs => $3)
          WHERE {CLAIMABLE} AND NOT (t.state = 'running' AND t.attempts >= $4)
-         RETURNING t.lease_epoch, {returning}"
+         RETURNING {returning}, t.lease_epoch"
     )
 }
 
@@ -625,19 +625,8 @@ async fn claim_on(
         .await
         .map_err(Error::postgres("updating a subject"))?;
         if let Some(row) = row {
-            let event = StoredEvent {
-                provider: Provider::from_column(row.get(1)),
-                event_id: row.get(2),
-                event_type: row.get(3),
-                subject: row.get(4),
-                occurred_at: row.get(5),
-                received_at: row.get(6),
-                state: State::from_column(row.get(7)),
-                attempts: row.get::<_, i32>(8) as u32,
-                last_error: row.get(9),
-                body: row.get(10),
-            };
-            claimed = Some((seq, row.get::<_, i64>(0), event));
+            // By name and through read_event: robust to COLUMNS growing.
+            claimed = Some((seq, row.get::<_, i64>("lease_epoch"), read_event(&row)));
             break;
         }
     }

@@ -191,7 +191,7 @@ impl Sqlite {
                     .prepare_cached(&claim_sql())
                     .and_then(|mut stmt| {
                         stmt.query_row(params![token, lease_until, seq, now, max_attempts], |row| {
-                            Ok((read_event(row)?, row.get::<_, i64>(10)?))
+                            Ok((read_event(row)?, row.get::<_, i64>("lease_epoch")?))
                         })
                         .optional()
                     })
