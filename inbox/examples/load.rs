@@ -8,12 +8,23 @@
 //!   PredictaID deliveries sent meanwhile.
 //!
 //! Every 2xx counted is committed (SQLite: WAL, synchronous = FULL;
-//! PostgreSQL: the server's synchronous_commit).
+//! PostgreSQL: the server's synchronous_commit). Each row gives the p50 and
+//! p99 latency of the requests.
+//!
+//! `--workers N` also runs N claim loops (a handler that returns at once)
+//! while the senders send. `--backlog N` first stores N open events of one
+//! subject (Spektr batches of 2,000 through the library) and holds that
+//! subject's head in a handler that never returns (as a slow handler in
+//! another process would), then measures only the PredictaID rows: every
+//! claim the workers make meanwhile must step over that subject.
 //!
 //! ```text
 //! cargo run --release -p kyc-webhooks-inbox --example load -- sqlite [postgres://root@127.0.0.1:5432/test]
+//! cargo run --release -p kyc-webhooks-inbox --example load -- --backlog 500000 --workers 1 sqlite
 //! ```
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -23,9 +34,25 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use kyc_webhooks::predictaid::{self, Secrets};
 use kyc_webhooks_inbox::receiver::{self, Config};
-use kyc_webhooks_inbox::Inbox;
+use kyc_webhooks_inbox::{Handler, Inbox, WorkerOptions};
 
 const SECRET: &[u8] = b"whsec_load";
+const BACKLOG_BATCH: u64 = 2_000;
+
+/// What to measure.
+#[derive(Parser, Debug, Clone)]
+struct Args {
+    /// `sqlite` (a fresh file) and/or `postgres://...` URLs (a fresh schema each).
+    targets: Vec<String>,
+    /// Open events of one subject to store first (0: none); then only the
+    /// PredictaID rows are measured.
+    #[arg(long, default_value_t = 0)]
+    backlog: u64,
+    /// Claim loops running while the senders send.
+    #[arg(long, default_value_t = 0)]
+    workers: usize,
+}
+
 const SECONDS: u64 = 5;
 
 type HttpClient = Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>;
@@ -64,8 +91,31 @@ async fn post(client: &HttpClient, url: &str, body: String, signed: bool) -> u16
     }
 }
 
-/// Sends for `SECONDS` from `senders` tasks; returns (2xx answers, others).
-async fn flood<F>(client: &HttpClient, senders: usize, make: F) -> (u64, u64)
+/// What a flood measured.
+struct Flooded {
+    ok: u64,
+    bad: u64,
+    latencies: Vec<Duration>,
+}
+
+impl Flooded {
+    fn percentile(&mut self, p: f64) -> f64 {
+        self.latencies.sort();
+        let Some(last) = self.latencies.len().checked_sub(1) else {
+            return 0.0;
+        };
+        let at = ((last as f64) * p).round() as usize;
+        self.latencies[at.min(last)].as_secs_f64() * 1e3
+    }
+
+    fn notes(&mut self) -> String {
+        let (p50, p99) = (self.percentile(0.5), self.percentile(0.99));
+        format!("non-2xx: {}, p50 {p50:.1} ms, p99 {p99:.1} ms", self.bad)
+    }
+}
+
+/// Sends for `SECONDS` from `senders` tasks.
+async fn flood<F>(client: &HttpClient, senders: usize, make: F) -> Flooded
 where
     F: Fn(usize, u64) -> (String, String, bool) + Send + Sync + Clone + 'static,
 {
@@ -75,29 +125,97 @@ where
             let (client, make) = (client.clone(), make.clone());
             tokio::spawn(async move {
                 let (mut ok, mut bad, mut n) = (0, 0, 0);
+                let mut latencies = Vec::new();
                 while Instant::now() < deadline {
                     let (url, body, signed) = make(sender, n);
+                    let sent = Instant::now();
                     if post(&client, &url, body, signed).await == 200 {
                         ok += 1;
                     } else {
                         bad += 1;
                     }
+                    latencies.push(sent.elapsed());
                     n += 1;
                 }
-                (ok, bad)
+                (ok, bad, latencies)
             })
         })
         .collect();
-    let mut total = (0, 0);
+    let mut total = Flooded {
+        ok: 0,
+        bad: 0,
+        latencies: Vec::new(),
+    };
     for task in tasks {
-        let (ok, bad) = task.await.unwrap();
-        total = (total.0 + ok, total.1 + bad);
+        let (ok, bad, latencies) = task.await.unwrap();
+        total.ok += ok;
+        total.bad += bad;
+        total.latencies.extend(latencies);
     }
     total
 }
 
-async fn bench(label: &str, database: &str) {
+/// Stores `n` open events of subject `backlog` (older than anything sent
+/// later), then claims the subject's head with a handler that never returns,
+/// under a lease renewed for the rest of the run.
+async fn backlog(inbox: &Inbox, label: &str, n: u64, run: u32) {
+    let started = Instant::now();
+    let mut stored = 0;
+    while stored < n {
+        let size = BACKLOG_BATCH.min(n - stored);
+        let events: Vec<_> = (stored..stored + size)
+            .map(|i| {
+                format!(
+                    r#"{{"id": "backlog_{run}_{i}", "spektrId": "backlog", "workspaceId": "w", "eventType": "customer_tag_add", "timestamp": {}, "data": {{"tagName": "t", "action": "add"}}}}"#,
+                    1_700_000_000_000 + i
+                )
+            })
+            .collect();
+        inbox
+            .ingest_spektr(format!("{{\"results\": [{}]}}", events.join(", ")))
+            .await
+            .expect("storing the backlog");
+        stored += size;
+    }
+    let options = WorkerOptions {
+        lease: Duration::from_secs(3_600),
+        ..WorkerOptions::default()
+    };
+    let hanging = Handler::new(|_| async {
+        std::future::pending::<()>().await;
+        Ok::<(), String>(())
+    });
+    let holder = inbox.clone();
+    tokio::spawn(async move { holder.handle_next(&options, &hanging).await });
+    while inbox.counts().await.expect("counting").running == 0 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    println!(
+        "| {label} | a backlog of {n} open events in one subject, its head held | stored in {:.1} s | |",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+async fn bench(label: &str, database: &str, args: &Args) {
     let inbox = Inbox::open(database).await.expect("opening the inbox");
+    let run = std::process::id();
+    if args.backlog > 0 {
+        backlog(&inbox, label, args.backlog, run).await;
+    }
+    let handled = Arc::new(AtomicU64::new(0));
+    let workers = (args.workers > 0).then(|| {
+        let handled = Arc::clone(&handled);
+        inbox.run_workers(
+            WorkerOptions {
+                concurrency: args.workers,
+                ..WorkerOptions::default()
+            },
+            Handler::new(move |_| {
+                handled.fetch_add(1, Ordering::Relaxed);
+                async { Ok::<(), String>(()) }
+            }),
+        )
+    });
     let config = Config::parse_from(["load", "--workers", "0"]);
     let app = receiver::router(inbox, Secrets::new([SECRET]), &config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -110,7 +228,22 @@ async fn bench(label: &str, database: &str) {
         .build_http();
     let predictaid_url = format!("http://{addr}/webhooks/predictaid");
     let spektr_url = format!("http://{addr}/webhooks/spektr");
-    let run = std::process::id();
+    let setting = format!(
+        "{}{} workers",
+        if args.backlog > 0 {
+            format!("backlog {}, ", args.backlog)
+        } else {
+            String::new()
+        },
+        args.workers
+    );
+    if args.backlog > 0 {
+        predictaid_rows(&client, &predictaid_url, label, &setting, run, &handled).await;
+        if let Some(workers) = workers {
+            workers.shutdown().await;
+        }
+        return;
+    }
     big_batch(
         &client,
         &spektr_url,
@@ -122,21 +255,10 @@ async fn bench(label: &str, database: &str) {
     )
     .await;
 
-    for senders in [8, 32] {
-        let url = predictaid_url.clone();
-        let (ok, bad) = flood(&client, senders, move |sender, n| {
-            let id = format!("evt_{run}_{senders}_{sender}_{n}");
-            (url.clone(), predictaid_body(&id, n), true)
-        })
-        .await;
-        println!(
-            "| {label} | PredictaID, {senders} senders | {:.0} deliveries/s | non-2xx: {bad} |",
-            ok as f64 / SECONDS as f64
-        );
-    }
+    predictaid_rows(&client, &predictaid_url, label, &setting, run, &handled).await;
     for size in [1u64, 100, 1_000] {
         let url = spektr_url.clone();
-        let (ok, bad) = flood(&client, 4, move |sender, n| {
+        let mut flooded = flood(&client, 4, move |sender, n| {
             let events: Vec<_> = (0..size)
                 .map(|i| spektr_event(&format!("sp_{run}_{size}_{sender}_{n}_{i}"), n * size + i))
                 .collect();
@@ -148,8 +270,9 @@ async fn bench(label: &str, database: &str) {
         })
         .await;
         println!(
-            "| {label} | Spektr, batches of {size}, 4 senders | {:.0} events/s | non-2xx: {bad} |",
-            (ok * size) as f64 / SECONDS as f64
+            "| {label} | Spektr, batches of {size}, 4 senders, {setting} | {:.0} events/s | {} |",
+            (flooded.ok * size) as f64 / SECONDS as f64,
+            flooded.notes()
         );
     }
 
@@ -163,6 +286,36 @@ async fn bench(label: &str, database: &str) {
         1,
     )
     .await;
+    if let Some(workers) = workers {
+        workers.shutdown().await;
+    }
+}
+
+/// PredictaID deliveries with 8, then 32 senders; with workers, how many
+/// events they handled meanwhile.
+async fn predictaid_rows(
+    client: &HttpClient,
+    url: &str,
+    label: &str,
+    setting: &str,
+    run: u32,
+    handled: &AtomicU64,
+) {
+    for senders in [8, 32] {
+        let url = url.to_owned();
+        let handled_before = handled.load(Ordering::Relaxed);
+        let mut flooded = flood(client, senders, move |sender, n| {
+            let id = format!("evt_{run}_{senders}_{sender}_{n}");
+            (url.clone(), predictaid_body(&id, n), true)
+        })
+        .await;
+        println!(
+            "| {label} | PredictaID, {senders} senders, {setting} | {:.0} deliveries/s | {}, handled by the workers: {:.0}/s |",
+            flooded.ok as f64 / SECONDS as f64,
+            flooded.notes(),
+            (handled.load(Ordering::Relaxed) - handled_before) as f64 / SECONDS as f64
+        );
+    }
 }
 
 /// One 70,000-event batch, with a PredictaID delivery every 20 ms meanwhile.
@@ -212,11 +365,11 @@ async fn big_batch(
 
 #[tokio::main]
 async fn main() {
-    let targets: Vec<String> = std::env::args().skip(1).collect();
-    let targets = if targets.is_empty() {
+    let args = Args::parse();
+    let targets = if args.targets.is_empty() {
         vec!["sqlite".to_owned()]
     } else {
-        targets
+        args.targets.clone()
     };
     println!("| backend | load | throughput | notes |\n|---|---|---|---|");
     for target in targets {
@@ -226,6 +379,7 @@ async fn main() {
             bench(
                 "SQLite",
                 &format!("sqlite://{}", dir.join("inbox.db").display()),
+                &args,
             )
             .await;
             let _ = std::fs::remove_dir_all(&dir);
@@ -242,7 +396,7 @@ async fn main() {
                 .unwrap();
             let separator = if target.contains('?') { '&' } else { '?' };
             let url = format!("{target}{separator}options=-csearch_path%3D{schema}");
-            bench("PostgreSQL", &url).await;
+            bench("PostgreSQL", &url, &args).await;
             admin
                 .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
                 .await

@@ -11,6 +11,8 @@ use std::time::Duration;
 use kyc_webhooks::{predictaid, spektr};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 use crate::store::{AfterFailure, Claimed};
 use crate::{decode, ingest, Inbox, Provider, Result, StoredEvent};
@@ -23,6 +25,45 @@ pub struct Delivered {
     /// What the inbox stored: ids, subject, times, the attempt number
     /// ([`StoredEvent::attempts`], 1 on the first run) and the text exactly as received.
     pub stored: StoredEvent,
+    fencing_token: i64,
+    cancellation: CancellationToken,
+}
+
+impl Delivered {
+    /// A delivery as a worker would hand it over, for testing a handler:
+    /// fencing token 0 and a cancellation token of its own, not cancelled.
+    pub fn new(event: Event, stored: StoredEvent) -> Delivered {
+        Delivered {
+            event,
+            stored,
+            fencing_token: 0,
+            cancellation: CancellationToken::new(),
+        }
+    }
+
+    /// This run's fencing token: greater than that of every earlier claim of
+    /// the event (it counts the event's claims, and a requeue does not reset
+    /// it). Make your own writes conditional on it (store it with what the
+    /// handler writes and refuse a write carrying a smaller one) so that a
+    /// run whose lease was lost cannot overwrite the work of the run after it.
+    pub fn fencing_token(&self) -> i64 {
+        self.fencing_token
+    }
+
+    /// Cancelled when this run's lease is lost (the worker could not renew it
+    /// before it expired, or the store refused the renewal: another worker
+    /// may be running the event now) or the worker stops waiting for it
+    /// (its [`Inbox::handle_next`] future or its [`Workers`] was dropped).
+    /// The handler's task is aborted right after, at its next `.await`;
+    /// select on [`CancellationToken::cancelled`] to stop cleanly first.
+    pub fn cancellation(&self) -> &CancellationToken {
+        &self.cancellation
+    }
+
+    /// Whether [`Delivered::cancellation`] is cancelled.
+    pub fn is_cancelled(&self) -> bool {
+        self.cancellation.is_cancelled()
+    }
 }
 
 /// A typed event of either provider (boxed: the events are a few hundred
@@ -149,76 +190,196 @@ fn typed(stored: &StoredEvent) -> std::result::Result<Event, kyc_webhooks::Error
     })
 }
 
+/// A running handler: cancelled, then aborted, when dropped (when the
+/// [`Inbox::handle_next`] future holding it is dropped, or the lease is lost).
+struct HandlerRun {
+    task: JoinHandle<std::result::Result<(), String>>,
+    cancellation: CancellationToken,
+}
+
+impl HandlerRun {
+    fn stop(&self) {
+        self.cancellation.cancel();
+        self.task.abort();
+    }
+}
+
+impl Drop for HandlerRun {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// How a handler run ended.
+enum Run {
+    Finished(std::result::Result<(), String>),
+    LeaseLost,
+}
+
+/// The event an attempt was about, for the workers' logs.
+struct Attempt {
+    provider: Provider,
+    id: String,
+    attempt: u32,
+}
+
+/// `at + duration`, or (for a duration beyond what an [`Instant`] can hold)
+/// about a century later.
+fn later(at: Instant, duration: Duration) -> Instant {
+    at.checked_add(duration)
+        .or_else(|| at.checked_add(Duration::from_secs(3_155_760_000)))
+        .unwrap_or(at)
+}
+
 impl Inbox {
     /// Claims the next claimable event, runs `handler` on it and records the
     /// outcome. Events of one subject come oldest first (by the event's own
     /// timestamp, then arrival) and never to two workers at once.
+    ///
+    /// The lease is renewed every third of `options.lease` while the handler
+    /// runs. When it cannot be renewed before it expires (the store refuses,
+    /// or fails until then), the handler's [`Delivered::cancellation`] is
+    /// cancelled, its task aborted, and the result is [`Handled::LeaseLost`].
+    /// Dropping this future does the same to the handler. An event whose
+    /// `options.max_attempts` runs all started and none finished (their
+    /// workers died) is parked by the claim instead of being claimed again.
     pub async fn handle_next(&self, options: &WorkerOptions, handler: &Handler) -> Result<Handled> {
-        let Some(claimed) = self.backend.claim(claim_token(), options.lease).await? else {
-            return Ok(Handled::Idle);
-        };
-        let Claimed { seq, token, event } = claimed;
-        let attempts = event.attempts;
-        tracing::debug!(provider = %event.provider, id = %event.event_id, attempt = attempts, "claimed");
-        let outcome = match typed(&event) {
-            Err(error) => Err(format!("the stored text no longer decodes: {error}")),
-            Ok(typed) => {
-                let run = tokio::spawn((handler.0)(Delivered {
-                    event: typed,
-                    stored: event,
-                }));
-                self.run_with_lease(run, seq, &token, options.lease).await
-            }
-        };
-        match outcome {
-            Ok(()) => Ok(if self.backend.complete(seq, &token).await? {
-                Handled::Done
-            } else {
-                Handled::LeaseLost
-            }),
-            Err(error) => {
-                let error = ingest::bounded(error);
-                let then = options.after_failure(attempts);
-                if !self.backend.fail(seq, &token, &error, then).await? {
-                    return Ok(Handled::LeaseLost);
-                }
-                Ok(match then {
-                    AfterFailure::Park => Handled::Parked(error),
-                    AfterFailure::RetryIn(_) => Handled::WillRetry(error),
-                })
-            }
-        }
+        Ok(self.handle_one(options, handler).await?.0)
     }
 
-    /// Waits for the handler while renewing the lease.
-    async fn run_with_lease(
+    /// The query plan of each statement a claim runs (SQLite: `EXPLAIN QUERY
+    /// PLAN`; PostgreSQL: `EXPLAIN` of the generic plan): finding the ready
+    /// subject with the oldest head, claiming that head, parking it when it
+    /// was abandoned, and the lookups that update the subject's row. For the
+    /// tests and for operators checking that no claim scans `inbox_events`;
+    /// not a stable interface.
+    #[doc(hidden)]
+    pub async fn explain_claim(&self) -> Result<Vec<String>> {
+        self.backend.explain_claim().await
+    }
+
+    /// [`Inbox::handle_next`], with the event it was about.
+    async fn handle_one(
         &self,
-        mut run: JoinHandle<std::result::Result<(), String>>,
-        seq: i64,
-        token: &str,
-        lease: Duration,
-    ) -> std::result::Result<(), String> {
-        let mut renew = tokio::time::interval(lease / 3);
-        renew.tick().await;
-        loop {
-            tokio::select! {
-                joined = &mut run => {
-                    return match joined {
-                        Ok(result) => result,
-                        Err(error) => Err(format!("the handler panicked: {error}")),
-                    };
+        options: &WorkerOptions,
+        handler: &Handler,
+    ) -> Result<(Handled, Option<Attempt>)> {
+        // Before the claim: the lease ends no earlier than this plus `lease`.
+        let asked = Instant::now();
+        let claim = self
+            .backend
+            .claim(claim_token(), options.lease, options.max_attempts)
+            .await?;
+        let Some(claimed) = claim else {
+            return Ok((Handled::Idle, None));
+        };
+        let Claimed {
+            seq,
+            token,
+            epoch,
+            event,
+        } = claimed;
+        let attempt = Attempt {
+            provider: event.provider,
+            id: event.event_id.clone(),
+            attempt: event.attempts,
+        };
+        tracing::debug!(provider = %attempt.provider, id = %attempt.id, attempt = attempt.attempt, fencing_token = epoch, "claimed");
+        let outcome = match typed(&event) {
+            Err(error) => Run::Finished(Err(format!("the stored text no longer decodes: {error}"))),
+            Ok(typed) => {
+                let cancellation = CancellationToken::new();
+                let mut run = HandlerRun {
+                    task: tokio::spawn((handler.0)(Delivered {
+                        event: typed,
+                        stored: event,
+                        fencing_token: epoch,
+                        cancellation: cancellation.clone(),
+                    })),
+                    cancellation,
+                };
+                self.run_with_lease(
+                    &mut run,
+                    seq,
+                    &token,
+                    options.lease,
+                    later(asked, options.lease),
+                )
+                .await
+            }
+        };
+        let handled = match outcome {
+            Run::LeaseLost => Handled::LeaseLost,
+            Run::Finished(Ok(())) => {
+                if self.backend.complete(seq, &token).await? {
+                    Handled::Done
+                } else {
+                    Handled::LeaseLost
                 }
-                _ = renew.tick() => {
-                    if let Err(error) = self.backend.extend(seq, token, lease).await {
-                        tracing::warn!(%error, "could not renew a lease");
+            }
+            Run::Finished(Err(error)) => {
+                let error = ingest::bounded(error);
+                let then = options.after_failure(attempt.attempt);
+                if !self.backend.fail(seq, &token, &error, then).await? {
+                    Handled::LeaseLost
+                } else {
+                    match then {
+                        AfterFailure::Park => Handled::Parked(error),
+                        AfterFailure::RetryIn(_) => Handled::WillRetry(error),
                     }
                 }
             }
+        };
+        Ok((handled, Some(attempt)))
+    }
+
+    /// Waits for the handler while renewing the lease, which holds until
+    /// `expires`; when it is lost, cancels and aborts the handler.
+    async fn run_with_lease(
+        &self,
+        run: &mut HandlerRun,
+        seq: i64,
+        token: &str,
+        lease: Duration,
+        mut expires: Instant,
+    ) -> Run {
+        let mut renew = tokio::time::interval((lease / 3).max(Duration::from_millis(1)));
+        renew.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        renew.tick().await;
+        loop {
+            tokio::select! {
+                joined = &mut run.task => {
+                    return Run::Finished(match joined {
+                        Ok(result) => result,
+                        Err(error) => Err(format!("the handler panicked: {error}")),
+                    });
+                }
+                _ = renew.tick() => {
+                    let asked = Instant::now();
+                    match tokio::time::timeout_at(expires, self.backend.extend(seq, token, lease)).await {
+                        Ok(Ok(true)) => expires = later(asked, lease),
+                        Ok(Ok(false)) => {
+                            tracing::warn!("the store refused to renew a lease: another worker may hold the event");
+                            break;
+                        }
+                        Ok(Err(error)) => {
+                            tracing::warn!(%error, "could not renew a lease; trying again until it expires");
+                        }
+                        Err(_) => break,
+                    }
+                }
+                _ = tokio::time::sleep_until(expires) => break,
+            }
         }
+        run.stop();
+        Run::LeaseLost
     }
 
     /// Starts `options.concurrency` claim loops running `handler` until
-    /// [`Workers::shutdown`].
+    /// [`Workers::shutdown`], or until the [`Workers`] is dropped: dropping it
+    /// stops the loops at once, cancelling and aborting the handlers running
+    /// (their events are claimed again once their leases expire). Keep it for
+    /// as long as the workers are to run.
     pub fn run_workers(&self, options: WorkerOptions, handler: Handler) -> Workers {
         let (stop, stopped) = watch::channel(false);
         let tasks = (0..options.concurrency.max(1))
@@ -229,12 +390,13 @@ impl Inbox {
                 tokio::spawn(async move {
                     let mut idle = Duration::from_millis(10);
                     while !*stopped.borrow() {
-                        let wait = match inbox.handle_next(&options, &handler).await {
-                            Ok(Handled::Idle) => {
+                        let wait = match inbox.handle_one(&options, &handler).await {
+                            Ok((Handled::Idle, _)) => {
                                 idle = (idle * 2).min(options.idle_max);
                                 idle
                             }
-                            Ok(_) => {
+                            Ok((handled, attempt)) => {
+                                log_handled(&handled, attempt.as_ref());
                                 idle = Duration::from_millis(10);
                                 continue;
                             }
@@ -246,7 +408,13 @@ impl Inbox {
                         tokio::select! {
                             _ = tokio::time::sleep(wait) => {}
                             _ = inbox.stored.notified() => idle = Duration::from_millis(10),
-                            _ = stopped.changed() => {}
+                            changed = stopped.changed() => {
+                                // The sender is gone: nobody can stop us any
+                                // more, so stop now (never spin on it).
+                                if changed.is_err() {
+                                    break;
+                                }
+                            }
                         }
                     }
                 })
@@ -256,8 +424,39 @@ impl Inbox {
     }
 }
 
-/// Running claim loops, from [`Inbox::run_workers`].
+/// What the workers log of an attempt that did not end in `Done`.
+fn log_handled(handled: &Handled, attempt: Option<&Attempt>) {
+    let Some(Attempt {
+        provider,
+        id,
+        attempt,
+    }) = attempt
+    else {
+        return;
+    };
+    match handled {
+        Handled::Idle => {}
+        Handled::Done => {
+            tracing::debug!(%provider, %id, attempt, "handled");
+        }
+        Handled::WillRetry(error) => {
+            tracing::warn!(%provider, %id, attempt, %error, "the handler failed; the event will be retried");
+        }
+        Handled::Parked(error) => {
+            tracing::error!(%provider, %id, attempt, %error, "the handler failed for the last allowed time; the event is parked");
+        }
+        Handled::LeaseLost => {
+            tracing::warn!(%provider, %id, attempt, "the lease was lost while the handler ran; nothing was recorded");
+        }
+    }
+}
+
+/// Running claim loops, from [`Inbox::run_workers`]. Dropping it stops them
+/// at once (as dropping a `JoinSet` does): the loops and the handlers they
+/// run are aborted, the handlers' [`Delivered::cancellation`] cancelled.
+/// Call [`Workers::shutdown`] to let the running handlers finish instead.
 #[derive(Debug)]
+#[must_use = "dropping Workers stops its workers at once"]
 pub struct Workers {
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
@@ -265,10 +464,20 @@ pub struct Workers {
 
 impl Workers {
     /// Stops claiming and waits for the handler runs in progress to finish.
-    pub async fn shutdown(self) {
+    /// (Dropping this future before then stops the rest at once.)
+    pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);
-        for task in self.tasks {
+        for task in &mut self.tasks {
             let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Workers {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+        for task in &self.tasks {
+            task.abort();
         }
     }
 }

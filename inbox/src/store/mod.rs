@@ -102,7 +102,19 @@ impl Written {
 pub(crate) struct Claimed {
     pub seq: i64,
     pub token: String,
+    /// The event's `lease_epoch` after this claim: greater than that of any
+    /// earlier claim of the event (the handler's fencing token).
+    pub epoch: i64,
     pub event: StoredEvent,
+}
+
+/// The last error of an event parked by a claim because its `max_attempts`
+/// runs all started and none finished.
+pub(crate) fn abandoned_error(max_attempts: u32) -> String {
+    format!(
+        "abandoned: {max_attempts} runs started and none finished (their workers stopped or lost \
+         the lease); parked instead of claimed again"
+    )
 }
 
 /// How a failed attempt ends.
@@ -199,10 +211,26 @@ impl Backend {
         }
     }
 
-    pub(crate) async fn claim(&self, token: String, lease: Duration) -> Result<Option<Claimed>> {
+    /// Claims the oldest claimable event (see `CLAIM_NEXT`); on the way,
+    /// parks an event whose `max_attempts` runs all started and none finished
+    /// (its workers died) instead of claiming it again.
+    pub(crate) async fn claim(
+        &self,
+        token: String,
+        lease: Duration,
+        max_attempts: u32,
+    ) -> Result<Option<Claimed>> {
         match self {
-            Backend::Sqlite(s) => s.claim(token, lease).await,
-            Backend::Postgres(p) => p.claim(token, lease).await,
+            Backend::Sqlite(s) => s.claim(token, lease, max_attempts).await,
+            Backend::Postgres(p) => p.claim(token, lease, max_attempts).await,
+        }
+    }
+
+    /// The query plan of each statement a claim runs (for the tests).
+    pub(crate) async fn explain_claim(&self) -> Result<Vec<String>> {
+        match self {
+            Backend::Sqlite(s) => s.explain_claim().await,
+            Backend::Postgres(p) => p.explain_claim().await,
         }
     }
 

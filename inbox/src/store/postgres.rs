@@ -14,8 +14,8 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 use super::pgtls::{SslMode, TlsSettings};
 
 use super::{
-    commit_group, first_occurrences, retry_pause, AfterFailure, Claimed, GroupAnswers, Job,
-    NewDeadLetter, NewEvent, Row, Written, COMMIT_ATTEMPTS,
+    abandoned_error, commit_group, first_occurrences, retry_pause, AfterFailure, Claimed,
+    GroupAnswers, Job, NewDeadLetter, NewEvent, Row, Written, COMMIT_ATTEMPTS,
 };
 use crate::{Counts, DeadLetter, Error, Provider, Result, State, StoredEvent};
 
@@ -30,6 +30,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         2,
         "0002_authenticated.sql",
         include_str!("../../migrations/postgres/0002_authenticated.sql"),
+    ),
+    (
+        3,
+        "0003_claims.sql",
+        include_str!("../../migrations/postgres/0003_claims.sql"),
     ),
 ];
 
@@ -224,11 +229,80 @@ impl Postgres {
         }
     }
 
-    pub(crate) async fn claim(&self, token: String, lease: Duration) -> Result<Option<Claimed>> {
+    pub(crate) async fn claim(
+        &self,
+        token: String,
+        lease: Duration,
+        max_attempts: u32,
+    ) -> Result<Option<Claimed>> {
         let mut client = self.checkout().await?;
-        let result = claim_on(&mut client, &token, lease).await;
+        let result = claim_on(&mut client, &token, lease, max_attempts).await;
         self.checkin(client);
-        Ok(result?.map(|(seq, event)| Claimed { seq, token, event }))
+        Ok(result?.map(|(seq, epoch, event)| Claimed {
+            seq,
+            token,
+            epoch,
+            event,
+        }))
+    }
+
+    /// See [`explain_claim`] (on a connection of its own: it changes settings).
+    pub(crate) async fn explain_claim(&self) -> Result<Vec<String>> {
+        let client = connect(&self.url).await?;
+        explain_claim(&client).await
+    }
+
+    /// In one transaction: locks the `inbox_subjects` row that `lock` selects
+    /// (`FOR UPDATE OF s`), runs `update` (which returns the provider and
+    /// subject of the row it changed, if any), and brings that subject's row
+    /// up to date. The subject row is always locked before the event row, as
+    /// a claim does, so that the two never deadlock. Whether a row changed.
+    async fn update_and_refresh(
+        &self,
+        context: &'static str,
+        lock: &str,
+        lock_params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+        update: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<bool> {
+        let mut client = self.checkout().await?;
+        let result = async {
+            let tx = client.transaction().await?;
+            tx.query(lock, lock_params).await?;
+            let changed = tx.query_opt(update, params).await?;
+            if let Some(row) = &changed {
+                tx.execute(
+                    "SELECT inbox_refresh_subject($1, $2)",
+                    &[&row.get::<_, &str>(0), &row.get::<_, &str>(1)],
+                )
+                .await?;
+            }
+            tx.commit().await?;
+            Ok::<_, tokio_postgres::Error>(changed.is_some())
+        }
+        .await;
+        self.checkin(client);
+        result.map_err(Error::postgres(context))
+    }
+
+    /// [`Self::update_and_refresh`] of the running event `seq`.
+    async fn update_running(
+        &self,
+        context: &'static str,
+        seq: i64,
+        update: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<bool> {
+        self.update_and_refresh(
+            context,
+            "SELECT 1 FROM inbox_subjects s JOIN inbox_events e
+                 ON e.provider = s.provider AND e.subject = s.subject
+             WHERE e.seq = $1 FOR UPDATE OF s",
+            &[&seq],
+            update,
+            params,
+        )
+        .await
     }
 
     async fn execute(
@@ -273,16 +347,16 @@ impl Postgres {
     }
 
     pub(crate) async fn complete(&self, seq: i64, token: &str) -> Result<bool> {
-        let n = self
-            .execute(
-                "marking an event done",
-                "UPDATE inbox_events SET state = 'done', finished_at = now(), lease_token = NULL,
-                     lease_until = NULL, last_error = NULL
-                 WHERE seq = $1 AND lease_token = $2 AND state = 'running'",
-                &[&seq, &token],
-            )
-            .await?;
-        Ok(n == 1)
+        self.update_running(
+            "marking an event done",
+            seq,
+            "UPDATE inbox_events SET state = 'done', finished_at = now(), lease_token = NULL,
+                 lease_until = NULL, last_error = NULL
+             WHERE seq = $1 AND lease_token = $2 AND state = 'running'
+             RETURNING provider, subject",
+            &[&seq, &token],
+        )
+        .await
     }
 
     pub(crate) async fn fail(
@@ -292,42 +366,45 @@ impl Postgres {
         error: &str,
         then: AfterFailure,
     ) -> Result<bool> {
-        let n = match then {
+        match then {
             AfterFailure::RetryIn(delay) => {
-                self.execute(
+                self.update_running(
                     "recording a failed attempt",
+                    seq,
                     "UPDATE inbox_events SET state = 'pending',
                          run_after = now() + make_interval(secs => $1), last_error = $2,
                          lease_token = NULL, lease_until = NULL
-                     WHERE seq = $3 AND lease_token = $4 AND state = 'running'",
+                     WHERE seq = $3 AND lease_token = $4 AND state = 'running'
+                     RETURNING provider, subject",
                     &[&delay.as_secs_f64(), &error, &seq, &token],
                 )
-                .await?
+                .await
             }
             AfterFailure::Park => {
-                self.execute(
+                self.update_running(
                     "parking an event",
+                    seq,
                     "UPDATE inbox_events SET state = 'parked', finished_at = now(), last_error = $1,
                          lease_token = NULL, lease_until = NULL
-                     WHERE seq = $2 AND lease_token = $3 AND state = 'running'",
+                     WHERE seq = $2 AND lease_token = $3 AND state = 'running'
+                     RETURNING provider, subject",
                     &[&error, &seq, &token],
                 )
-                .await?
+                .await
             }
-        };
-        Ok(n == 1)
+        }
     }
 
     pub(crate) async fn extend(&self, seq: i64, token: &str, lease: Duration) -> Result<bool> {
-        let n = self
-            .execute(
-                "extending a lease",
-                "UPDATE inbox_events SET lease_until = now() + make_interval(secs => $1)
-                 WHERE seq = $2 AND lease_token = $3 AND state = 'running'",
-                &[&lease.as_secs_f64(), &seq, &token],
-            )
-            .await?;
-        Ok(n == 1)
+        self.update_running(
+            "extending a lease",
+            seq,
+            "UPDATE inbox_events SET lease_until = clock_timestamp() + make_interval(secs => $1)
+             WHERE seq = $2 AND lease_token = $3 AND state = 'running'
+             RETURNING provider, subject",
+            &[&lease.as_secs_f64(), &seq, &token],
+        )
+        .await
     }
 
     pub(crate) async fn parked(&self, limit: i64) -> Result<Vec<StoredEvent>> {
@@ -344,16 +421,19 @@ impl Postgres {
     }
 
     pub(crate) async fn requeue(&self, provider: Provider, id: &str) -> Result<bool> {
-        let n = self
-            .execute(
-                "re-queueing an event",
-                "UPDATE inbox_events SET state = 'pending', attempts = 0, run_after = now(),
-                     finished_at = NULL
-                 WHERE provider = $1 AND event_id = $2 AND state = 'parked'",
-                &[&provider.as_str(), &id],
-            )
-            .await?;
-        Ok(n == 1)
+        self.update_and_refresh(
+            "re-queueing an event",
+            "SELECT 1 FROM inbox_subjects s JOIN inbox_events e
+                 ON e.provider = s.provider AND e.subject = s.subject
+             WHERE e.provider = $1 AND e.event_id = $2 FOR UPDATE OF s",
+            &[&provider.as_str(), &id],
+            "UPDATE inbox_events SET state = 'pending', attempts = 0, run_after = now(),
+                 finished_at = NULL
+             WHERE provider = $1 AND event_id = $2 AND state = 'parked'
+             RETURNING provider, subject",
+            &[&provider.as_str(), &id],
+        )
+        .await
     }
 
     pub(crate) async fn event(&self, provider: Provider, id: &str) -> Result<Option<StoredEvent>> {
@@ -455,14 +535,147 @@ fn read_event(row: &tokio_postgres::Row) -> StoredEvent {
     }
 }
 
-/// Claims run one at a time across all processes (the advisory lock), each on
-/// a fresh snapshot, so the "no other event of this subject is held" check
-/// cannot race; `SKIP LOCKED` steps over rows a completion is updating.
+/// Wakeups folded into `inbox_subjects` per chunk, and chunks per claim at
+/// most: a claim's work stays bounded however many events were stored since
+/// the last one (the rest wait for the next claims).
+const FOLD_CHUNK: i32 = 1_000;
+const FOLD_CHUNKS_PER_CLAIM: usize = 4;
+
+/// Claims tried (each parking an abandoned head or finding a stale row) before
+/// a claim gives up until the next call.
+const MAX_CLAIM_STEPS: usize = 32;
+
+/// The subject whose head is the oldest claimable event: a walk of
+/// `inbox_subjects_by_head` from the oldest head, stepping over subjects not
+/// ready (held under a live lease, or waiting for a retry) and rows a
+/// completion is updating (`SKIP LOCKED`). A lease holds while
+/// `lease_until > now`, so that a row with `ready_at <= now` passes
+/// [`CLAIMABLE`] too (the clock only moves on between the two). `EXPLAIN` (after `ANALYZE`,
+/// checked by `tests/workers.rs`):
+/// ```text
+/// Limit
+///   ->  LockRows
+///         ->  Index Scan using inbox_subjects_by_head on inbox_subjects
+///               Filter: (ready_at <= clock_timestamp())
+/// ```
+pub(crate) const CLAIM_NEXT: &str = "
+SELECT provider, subject, head_seq FROM inbox_subjects
+WHERE ready_at <= clock_timestamp()
+ORDER BY head_occurred_at, head_seq
+LIMIT 1
+FOR UPDATE SKIP LOCKED";
+
+/// Whether event `t` (`seq = $1`) may be claimed now: claimable (pending and
+/// due, or running under an expired lease), the oldest open event of its
+/// subject, and no other event of the subject held under a live lease; each
+/// test an index lookup, so that a stale `inbox_subjects` row (or an event
+/// stored since the wakeups were folded) never hands out an event out of turn.
+const CLAIMABLE: &str = "t.seq = $1
+    AND ((t.state = 'pending' AND t.run_after <= clock_timestamp())
+         OR (t.state = 'running' AND t.lease_until <= clock_timestamp()))
+    AND t.seq = (
+        SELECT o.seq FROM inbox_events o
+        WHERE o.provider = t.provider AND o.subject = t.subject
+          AND o.state IN ('pending', 'running')
+        ORDER BY o.occurred_at, o.seq
+        LIMIT 1)
+    AND NOT EXISTS (
+        SELECT 1 FROM inbox_events r
+        WHERE r.provider = t.provider AND r.subject = t.subject AND r.state = 'running'
+          AND r.lease_until > clock_timestamp() AND r.seq <> t.seq)";
+
+/// Claims the head found by [`CLAIM_NEXT`] (`$1`) for token `$2` for `$3`
+/// seconds, unless all its `$4` runs started (see [`park_abandoned_sql`]).
+fn claim_sql() -> String {
+    let returning = COLUMNS
+        .split(", ")
+        .map(|c| format!("t.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "UPDATE inbox_events t SET state = 'running', attempts = t.attempts + 1,
+             lease_epoch = t.lease_epoch + 1, lease_token = $2,
+             lease_until = clock_timestamp() + make_interval(secs => $3)
+         WHERE {CLAIMABLE} AND NOT (t.state = 'running' AND t.attempts >= $4)
+         RETURNING {returning}, t.lease_epoch"
+    )
+}
+
+/// Parks the head found by [`CLAIM_NEXT`] (`$1`) with error `$2` when it is
+/// running under an expired lease and all its `$3` runs started.
+fn park_abandoned_sql() -> String {
+    format!(
+        "UPDATE inbox_events t SET state = 'parked', finished_at = now(), last_error = $2,
+             lease_token = NULL, lease_until = NULL
+         WHERE {CLAIMABLE} AND t.state = 'running' AND t.attempts >= $3"
+    )
+}
+
+/// `EXPLAIN` of each statement of a claim, in order: finding the subject,
+/// claiming its head, parking an abandoned head, and the two lookups of
+/// `inbox_refresh_subject` (the same text as in the migration).
+pub(crate) async fn explain_claim(client: &Client) -> Result<Vec<String>> {
+    let statements = [
+        (CLAIM_NEXT.to_owned(), "".to_owned()),
+        (claim_sql(), "(0, 'token', 1.0, 1)".to_owned()),
+        (park_abandoned_sql(), "(0, 'error', 1)".to_owned()),
+        (
+            "SELECT e.seq, e.occurred_at FROM inbox_events e
+             WHERE e.provider = $1 AND e.subject = $2 AND e.state IN ('pending', 'running')
+             ORDER BY e.occurred_at, e.seq LIMIT 1"
+                .to_owned(),
+            "('spektr', 'subject')".to_owned(),
+        ),
+        (
+            "SELECT MAX(r.lease_until) FROM inbox_events r
+             WHERE r.provider = $1 AND r.subject = $2 AND r.state = 'running'"
+                .to_owned(),
+            "('spektr', 'subject')".to_owned(),
+        ),
+    ];
+    let mut plans = Vec::new();
+    for (n, (sql, args)) in statements.iter().enumerate() {
+        // A prepared statement, so that the parameters' types are inferred;
+        // its generic plan (forced) is what a claim runs on most calls.
+        let name = format!("inbox_explain_{n}");
+        client
+            .batch_execute(&format!(
+                "SET plan_cache_mode = force_generic_plan; PREPARE {name} AS {sql}"
+            ))
+            .await
+            .map_err(Error::postgres("explaining a claim"))?;
+        let execute = if args.is_empty() {
+            format!("EXPLAIN EXECUTE {name}")
+        } else {
+            format!("EXPLAIN EXECUTE {name} {args}")
+        };
+        let rows = client
+            .query(&execute, &[])
+            .await
+            .map_err(Error::postgres("explaining a claim"))?;
+        client
+            .batch_execute(&format!("DEALLOCATE {name}; RESET plan_cache_mode"))
+            .await
+            .map_err(Error::postgres("explaining a claim"))?;
+        plans.push(
+            rows.iter()
+                .map(|row| row.get::<_, String>(0))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        );
+    }
+    Ok(plans)
+}
+
+/// Claims run one at a time across all processes (the advisory lock). Each
+/// first folds the wakeups of newly stored events into `inbox_subjects`, then
+/// takes the ready subject with the oldest head and claims that head.
 async fn claim_on(
     client: &mut Client,
     token: &str,
     lease: Duration,
-) -> Result<Option<(i64, StoredEvent)>> {
+    max_attempts: u32,
+) -> Result<Option<(i64, i64, StoredEvent)>> {
     let tx = client
         .transaction()
         .await
@@ -470,59 +683,59 @@ async fn claim_on(
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&CLAIM_LOCK])
         .await
         .map_err(Error::postgres("locking for a claim"))?;
-    let sql = format!(
-        "WITH next AS (
-            SELECT e.seq FROM inbox_events e
-            WHERE e.state IN ('pending', 'running')
-              AND ((e.state = 'pending' AND e.run_after <= clock_timestamp())
-                   OR (e.state = 'running' AND e.lease_until < clock_timestamp()))
-              AND NOT EXISTS (
-                  SELECT 1 FROM inbox_events o
-                  WHERE o.provider = e.provider AND o.subject = e.subject
-                    AND o.state IN ('pending', 'running')
-                    AND (o.occurred_at, o.seq) < (e.occurred_at, e.seq))
-              AND NOT EXISTS (
-                  SELECT 1 FROM inbox_events r
-                  WHERE r.provider = e.provider AND r.subject = e.subject
-                    AND r.state = 'running'
-                    AND r.lease_until >= clock_timestamp() AND r.seq <> e.seq)
-            ORDER BY e.occurred_at, e.seq
-            LIMIT 1
-            FOR UPDATE SKIP LOCKED)
-         UPDATE inbox_events t SET state = 'running', attempts = t.attempts + 1,
-             lease_token = $1, lease_until = clock_timestamp() + make_interval(secs => $2)
-         FROM next WHERE t.seq = next.seq
-         RETURNING t.seq, {}",
-        COLUMNS
-            .split(", ")
-            .map(|c| format!("t.{c}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    let rows = tx
-        .query(&sql, &[&token, &lease.as_secs_f64()])
+    for _ in 0..FOLD_CHUNKS_PER_CLAIM {
+        let folded: i32 = tx
+            .query_one("SELECT inbox_fold_wakeups($1)", &[&FOLD_CHUNK])
+            .await
+            .map_err(Error::postgres("folding new events into their subjects"))?
+            .get(0);
+        if folded < FOLD_CHUNK {
+            break;
+        }
+    }
+    let max_attempts = i32::try_from(max_attempts).unwrap_or(i32::MAX);
+    let (claim, park) = (claim_sql(), park_abandoned_sql());
+    let abandoned = abandoned_error(max_attempts.unsigned_abs());
+    let mut claimed = None;
+    for _ in 0..MAX_CLAIM_STEPS {
+        let Some(next) = tx
+            .query_opt(CLAIM_NEXT, &[])
+            .await
+            .map_err(Error::postgres("finding the next event"))?
+        else {
+            break;
+        };
+        let (provider, subject, seq): (&str, &str, i64) = (next.get(0), next.get(1), next.get(2));
+        let row = tx
+            .query_opt(&claim, &[&seq, &token, &lease.as_secs_f64(), &max_attempts])
+            .await
+            .map_err(Error::postgres("claiming an event"))?;
+        if row.is_none() {
+            // Its runs all started and none finished: parked, not claimed for ever.
+            let parked = tx
+                .execute(&park, &[&seq, &abandoned, &max_attempts])
+                .await
+                .map_err(Error::postgres("parking an abandoned event"))?;
+            if parked == 1 {
+                tracing::error!(%provider, %subject, seq, max_attempts, "parked an event whose runs all started and none finished");
+            }
+        }
+        tx.execute(
+            "SELECT inbox_refresh_subject($1, $2)",
+            &[&provider, &subject],
+        )
         .await
-        .map_err(Error::postgres("claiming an event"))?;
+        .map_err(Error::postgres("updating a subject"))?;
+        if let Some(row) = row {
+            // By name and through read_event: robust to COLUMNS growing.
+            claimed = Some((seq, row.get::<_, i64>("lease_epoch"), read_event(&row)));
+            break;
+        }
+    }
     tx.commit()
         .await
         .map_err(Error::postgres("committing a claim"))?;
-    Ok(rows.first().map(|row| {
-        let seq: i64 = row.get(0);
-        let event = StoredEvent {
-            provider: Provider::from_column(row.get(1)),
-            event_id: row.get(2),
-            event_type: row.get(3),
-            subject: row.get(4),
-            occurred_at: row.get(5),
-            received_at: row.get(6),
-            state: State::from_column(row.get(7)),
-            attempts: row.get::<_, i32>(8) as u32,
-            last_error: row.get(9),
-            body: row.get(10),
-            authenticated: row.get(11),
-        };
-        (seq, event)
-    }))
+    Ok(claimed)
 }
 
 /// The writer task: takes the jobs waiting, commits them in one transaction

@@ -9,7 +9,9 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{commit_group, AfterFailure, Claimed, GroupAnswers, Job, Row, Written};
+use super::{
+    abandoned_error, commit_group, AfterFailure, Claimed, GroupAnswers, Job, Row, Written,
+};
 use crate::{Counts, DeadLetter, Error, Provider, Result, State, StoredEvent};
 
 /// The migrations shipped with the crate, in order.
@@ -23,6 +25,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         2,
         "0002_authenticated.sql",
         include_str!("../../migrations/sqlite/0002_authenticated.sql"),
+    ),
+    (
+        3,
+        "0003_claims.sql",
+        include_str!("../../migrations/sqlite/0003_claims.sql"),
     ),
 ];
 
@@ -170,49 +177,146 @@ impl Sqlite {
         self: &Arc<Self>,
         token: String,
         lease: Duration,
+        max_attempts: u32,
     ) -> Result<Option<Claimed>> {
         self.with_conn(move |conn| {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(Error::sqlite("starting a claim"))?;
             let now = now_ms();
-            let next: Option<i64> = tx
-                .query_row(CLAIM_NEXT, params![now], |row| row.get(0))
-                .optional()
-                .map_err(Error::sqlite("finding the next event"))?;
-            let Some(seq) = next else {
-                return Ok(None);
-            };
-            let event = tx
-                .query_row(
-                    &format!(
-                        "UPDATE inbox_events SET state = 'running', attempts = attempts + 1,
-                             lease_token = ?1, lease_until = ?2
-                         WHERE seq = ?3 RETURNING {COLUMNS}"
-                    ),
-                    params![token, now + lease.as_millis() as i64, seq],
-                    read_event,
-                )
-                .map_err(Error::sqlite("claiming an event"))?;
+            let lease_until = now.saturating_add(millis(lease));
+            let abandoned = abandoned_error(max_attempts);
+            for _ in 0..MAX_CLAIM_STEPS {
+                let next: Option<(String, String, i64)> = tx
+                    .prepare_cached(CLAIM_NEXT)
+                    .and_then(|mut stmt| {
+                        stmt.query_row(params![now], |row| {
+                            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+                        })
+                        .optional()
+                    })
+                    .map_err(Error::sqlite("finding the next event"))?;
+                let Some((provider, subject, seq)) = next else {
+                    break;
+                };
+                let claimed = tx
+                    .prepare_cached(&claim_sql())
+                    .and_then(|mut stmt| {
+                        stmt.query_row(params![token, lease_until, seq, now, max_attempts], |row| {
+                            Ok((read_event(row)?, row.get::<_, i64>("lease_epoch")?))
+                        })
+                        .optional()
+                    })
+                    .map_err(Error::sqlite("claiming an event"))?;
+                if claimed.is_none() {
+                    // Its runs all started and none finished: parked, not
+                    // claimed for ever. (?2 is unused here.)
+                    let parked = tx
+                        .prepare_cached(&park_abandoned_sql())
+                        .and_then(|mut stmt| {
+                            stmt.execute(params![
+                                abandoned,
+                                Option::<i64>::None,
+                                seq,
+                                now,
+                                max_attempts
+                            ])
+                        })
+                        .map_err(Error::sqlite("parking an abandoned event"))?;
+                    if parked == 1 {
+                        tracing::error!(%provider, %subject, seq, max_attempts, "parked an event whose runs all started and none finished");
+                    }
+                }
+                refresh_subject(&tx, &provider, &subject)?;
+                if let Some((event, epoch)) = claimed {
+                    tx.commit().map_err(Error::sqlite("committing a claim"))?;
+                    return Ok(Some(Claimed {
+                        seq,
+                        token,
+                        epoch,
+                        event,
+                    }));
+                }
+            }
             tx.commit().map_err(Error::sqlite("committing a claim"))?;
-            Ok(Some(Claimed { seq, token, event }))
+            Ok(None)
+        })
+        .await
+    }
+
+    /// `EXPLAIN QUERY PLAN` of each statement of a claim, in order: finding
+    /// the subject, claiming its head, parking an abandoned head, and the
+    /// two lookups that bring the subject's row up to date.
+    pub(crate) async fn explain_claim(self: &Arc<Self>) -> Result<Vec<String>> {
+        self.with_conn(|conn| {
+            let statements = [
+                (CLAIM_NEXT.to_owned(), 1),
+                (claim_sql(), 5),
+                (park_abandoned_sql(), 5),
+                (SUBJECT_HEAD.to_owned(), 2),
+                (SUBJECT_HELD.to_owned(), 2),
+            ];
+            let mut plans = Vec::new();
+            for (sql, arity) in statements {
+                let mut stmt = conn
+                    .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                    .map_err(Error::sqlite("explaining a claim"))?;
+                let values = vec![rusqlite::types::Value::Integer(0); arity];
+                let lines = stmt
+                    .query_map(rusqlite::params_from_iter(values), |row| {
+                        row.get::<_, String>(3)
+                    })
+                    .map_err(Error::sqlite("explaining a claim"))?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+                    .map_err(Error::sqlite("explaining a claim"))?;
+                plans.push(lines.join("\n"));
+            }
+            Ok(plans)
+        })
+        .await
+    }
+
+    /// Runs `update` (which returns the provider and subject of the row it
+    /// changed, if any) and brings that subject's row up to date, in one
+    /// transaction; whether a row changed.
+    async fn update_and_refresh<P>(
+        self: &Arc<Self>,
+        context: &'static str,
+        update: &'static str,
+        params: P,
+    ) -> Result<bool>
+    where
+        P: rusqlite::Params + Send + 'static,
+    {
+        self.with_conn(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(Error::sqlite(context))?;
+            let changed: Option<(String, String)> = tx
+                .prepare_cached(update)
+                .and_then(|mut stmt| {
+                    stmt.query_row(params, |row| Ok((row.get(0)?, row.get(1)?)))
+                        .optional()
+                })
+                .map_err(Error::sqlite(context))?;
+            if let Some((provider, subject)) = &changed {
+                refresh_subject(&tx, provider, subject)?;
+            }
+            tx.commit().map_err(Error::sqlite(context))?;
+            Ok(changed.is_some())
         })
         .await
     }
 
     pub(crate) async fn complete(self: &Arc<Self>, seq: i64, token: &str) -> Result<bool> {
-        let token = token.to_owned();
-        self.with_conn(move |conn| {
-            let n = conn
-                .execute(
-                    "UPDATE inbox_events SET state = 'done', finished_at = ?1, lease_token = NULL,
-                         lease_until = NULL, last_error = NULL
-                     WHERE seq = ?2 AND lease_token = ?3 AND state = 'running'",
-                    params![now_ms(), seq, token],
-                )
-                .map_err(Error::sqlite("marking an event done"))?;
-            Ok(n == 1)
-        })
+        self.update_and_refresh(
+            "marking an event done",
+            "UPDATE inbox_events SET state = 'done', finished_at = ?1, lease_token = NULL,
+                 lease_until = NULL, last_error = NULL
+             WHERE seq = ?2 AND lease_token = ?3 AND state = 'running'
+             RETURNING provider, subject",
+            (now_ms(), seq, token.to_owned()),
+        )
         .await
     }
 
@@ -224,26 +328,31 @@ impl Sqlite {
         then: AfterFailure,
     ) -> Result<bool> {
         let (token, error) = (token.to_owned(), error.to_owned());
-        self.with_conn(move |conn| {
-            let now = now_ms();
-            let n = match then {
-                AfterFailure::RetryIn(delay) => conn.execute(
+        let now = now_ms();
+        match then {
+            AfterFailure::RetryIn(delay) => {
+                self.update_and_refresh(
+                    "recording a failed attempt",
                     "UPDATE inbox_events SET state = 'pending', run_after = ?1, last_error = ?2,
                          lease_token = NULL, lease_until = NULL
-                     WHERE seq = ?3 AND lease_token = ?4 AND state = 'running'",
-                    params![now + delay.as_millis() as i64, error, seq, token],
-                ),
-                AfterFailure::Park => conn.execute(
+                     WHERE seq = ?3 AND lease_token = ?4 AND state = 'running'
+                     RETURNING provider, subject",
+                    (now.saturating_add(millis(delay)), error, seq, token),
+                )
+                .await
+            }
+            AfterFailure::Park => {
+                self.update_and_refresh(
+                    "recording a failed attempt",
                     "UPDATE inbox_events SET state = 'parked', finished_at = ?1, last_error = ?2,
                          lease_token = NULL, lease_until = NULL
-                     WHERE seq = ?3 AND lease_token = ?4 AND state = 'running'",
-                    params![now, error, seq, token],
-                ),
+                     WHERE seq = ?3 AND lease_token = ?4 AND state = 'running'
+                     RETURNING provider, subject",
+                    (now, error, seq, token),
+                )
+                .await
             }
-            .map_err(Error::sqlite("recording a failed attempt"))?;
-            Ok(n == 1)
-        })
-        .await
+        }
     }
 
     pub(crate) async fn extend(
@@ -252,17 +361,17 @@ impl Sqlite {
         token: &str,
         lease: Duration,
     ) -> Result<bool> {
-        let token = token.to_owned();
-        self.with_conn(move |conn| {
-            let n = conn
-                .execute(
-                    "UPDATE inbox_events SET lease_until = ?1
-                     WHERE seq = ?2 AND lease_token = ?3 AND state = 'running'",
-                    params![now_ms() + lease.as_millis() as i64, seq, token],
-                )
-                .map_err(Error::sqlite("extending a lease"))?;
-            Ok(n == 1)
-        })
+        self.update_and_refresh(
+            "extending a lease",
+            "UPDATE inbox_events SET lease_until = ?1
+             WHERE seq = ?2 AND lease_token = ?3 AND state = 'running'
+             RETURNING provider, subject",
+            (
+                now_ms().saturating_add(millis(lease)),
+                seq,
+                token.to_owned(),
+            ),
+        )
         .await
     }
 
@@ -283,18 +392,14 @@ impl Sqlite {
     }
 
     pub(crate) async fn requeue(self: &Arc<Self>, provider: Provider, id: &str) -> Result<bool> {
-        let id = id.to_owned();
-        self.with_conn(move |conn| {
-            let n = conn
-                .execute(
-                    "UPDATE inbox_events SET state = 'pending', attempts = 0, run_after = ?1,
-                         finished_at = NULL
-                     WHERE provider = ?2 AND event_id = ?3 AND state = 'parked'",
-                    params![now_ms(), provider.as_str(), id],
-                )
-                .map_err(Error::sqlite("re-queueing an event"))?;
-            Ok(n == 1)
-        })
+        self.update_and_refresh(
+            "re-queueing an event",
+            "UPDATE inbox_events SET state = 'pending', attempts = 0, run_after = ?1,
+                 finished_at = NULL
+             WHERE provider = ?2 AND event_id = ?3 AND state = 'parked'
+             RETURNING provider, subject",
+            (now_ms(), provider.as_str(), id.to_owned()),
+        )
         .await
     }
 
@@ -416,22 +521,121 @@ fn read_event(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEvent> {
     })
 }
 
-/// The oldest claimable event that is the oldest open event of its subject,
-/// while no other event of that subject is held under a live lease.
-const CLAIM_NEXT: &str = "
-SELECT e.seq FROM inbox_events e
-WHERE e.state IN ('pending', 'running')
-  AND ((e.state = 'pending' AND e.run_after <= ?1) OR (e.state = 'running' AND e.lease_until < ?1))
-  AND NOT EXISTS (
-      SELECT 1 FROM inbox_events o
-      WHERE o.provider = e.provider AND o.subject = e.subject AND o.state IN ('pending', 'running')
-        AND (o.occurred_at < e.occurred_at OR (o.occurred_at = e.occurred_at AND o.seq < e.seq)))
-  AND NOT EXISTS (
-      SELECT 1 FROM inbox_events r
-      WHERE r.provider = e.provider AND r.subject = e.subject AND r.state = 'running'
-        AND r.lease_until >= ?1 AND r.seq <> e.seq)
-ORDER BY e.occurred_at, e.seq
+/// The subject whose head is the oldest claimable event: a walk of
+/// `inbox_subjects_by_head` from the oldest head, stepping over subjects not
+/// ready (held under a live lease, or waiting for a retry), then one lookup.
+/// A lease holds while `lease_until > now`, so that a row with
+/// `ready_at <= now` passes [`CLAIMABLE`] too.
+///
+/// `EXPLAIN QUERY PLAN` (checked by `tests/workers.rs`):
+/// ```text
+/// SCAN inbox_subjects USING COVERING INDEX inbox_subjects_by_head
+/// ```
+pub(crate) const CLAIM_NEXT: &str = "
+SELECT provider, subject, head_seq FROM inbox_subjects
+WHERE ready_at <= ?1
+ORDER BY head_occurred_at, head_seq
 LIMIT 1";
+
+/// Whether event `t` (`seq = ?3`) may be claimed at `?4`: claimable (pending
+/// and due, or running under an expired lease), the oldest open event of its
+/// subject, and no other event of the subject held under a live lease. Each
+/// test is an index lookup (the primary key, `inbox_events_open_by_subject`,
+/// `inbox_events_running_by_subject`), so that a stale `inbox_subjects` row
+/// can never hand out an event out of turn.
+const CLAIMABLE: &str = "t.seq = ?3
+    AND ((t.state = 'pending' AND t.run_after <= ?4)
+         OR (t.state = 'running' AND t.lease_until <= ?4))
+    AND t.seq = (
+        SELECT o.seq FROM inbox_events o
+        WHERE o.provider = t.provider AND o.subject = t.subject
+          AND o.state IN ('pending', 'running')
+        ORDER BY o.occurred_at, o.seq
+        LIMIT 1)
+    AND NOT EXISTS (
+        SELECT 1 FROM inbox_events r
+        WHERE r.provider = t.provider AND r.subject = t.subject AND r.state = 'running'
+          AND r.lease_until > ?4 AND r.seq <> t.seq)";
+
+/// Claims the head found by [`CLAIM_NEXT`] (`?3`) at `?4` for token `?1`
+/// until `?2`, unless all its `?5` runs started (see [`park_abandoned_sql`]).
+fn claim_sql() -> String {
+    format!(
+        "UPDATE inbox_events AS t SET state = 'running', attempts = t.attempts + 1,
+             lease_epoch = t.lease_epoch + 1, lease_token = ?1, lease_until = ?2
+         WHERE {CLAIMABLE} AND NOT (t.state = 'running' AND t.attempts >= ?5)
+         RETURNING {COLUMNS}, lease_epoch"
+    )
+}
+
+/// Parks the head found by [`CLAIM_NEXT`] (`?3`) with error `?1` when it is
+/// running under an expired lease and all its `?5` runs started.
+fn park_abandoned_sql() -> String {
+    format!(
+        "UPDATE inbox_events AS t SET state = 'parked', finished_at = ?4,
+             last_error = ?1, lease_token = NULL, lease_until = NULL
+         WHERE {CLAIMABLE} AND t.state = 'running' AND t.attempts >= ?5"
+    )
+}
+
+/// A subject's head: its oldest open event (`inbox_events_open_by_subject`).
+const SUBJECT_HEAD: &str = "
+SELECT seq, occurred_at, CASE state WHEN 'pending' THEN run_after ELSE lease_until END
+FROM inbox_events
+WHERE provider = ?1 AND subject = ?2 AND state IN ('pending', 'running')
+ORDER BY occurred_at, seq
+LIMIT 1";
+
+/// The latest lease of a subject's running events
+/// (`inbox_events_running_by_subject`).
+const SUBJECT_HELD: &str = "
+SELECT MAX(lease_until) FROM inbox_events
+WHERE provider = ?1 AND subject = ?2 AND state = 'running'";
+
+/// Claims tried (each parking an abandoned head or finding a stale row) before
+/// a claim gives up until the next call.
+const MAX_CLAIM_STEPS: usize = 32;
+
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Brings the row of (`provider`, `subject`) in `inbox_subjects` up to date
+/// with its open events (deleting it when there are none): two index lookups.
+fn refresh_subject(conn: &Connection, provider: &str, subject: &str) -> Result<()> {
+    let head: Option<(i64, i64, Option<i64>)> = conn
+        .prepare_cached(SUBJECT_HEAD)
+        .and_then(|mut stmt| {
+            stmt.query_row(params![provider, subject], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+            })
+            .optional()
+        })
+        .map_err(Error::sqlite("finding a subject's next event"))?;
+    let Some((seq, occurred_at, head_ready)) = head else {
+        conn.prepare_cached("DELETE FROM inbox_subjects WHERE provider = ?1 AND subject = ?2")
+            .and_then(|mut stmt| stmt.execute(params![provider, subject]))
+            .map_err(Error::sqlite("removing a finished subject"))?;
+        return Ok(());
+    };
+    let held: Option<i64> = conn
+        .prepare_cached(SUBJECT_HELD)
+        .and_then(|mut stmt| stmt.query_row(params![provider, subject], |row| row.get(0)))
+        .map_err(Error::sqlite("finding who holds a subject"))?;
+    let head_ready = head_ready.unwrap_or(0);
+    let ready_at = held.map_or(head_ready, |held| held.max(head_ready));
+    conn.prepare_cached(
+        "INSERT INTO inbox_subjects
+             (provider, subject, head_occurred_at, head_seq, held_until, ready_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (provider, subject) DO UPDATE SET
+             head_occurred_at = excluded.head_occurred_at, head_seq = excluded.head_seq,
+             held_until = excluded.held_until, ready_at = excluded.ready_at",
+    )
+    .and_then(|mut stmt| stmt.execute(params![provider, subject, occurred_at, seq, held, ready_at]))
+    .map_err(Error::sqlite("updating a subject"))?;
+    Ok(())
+}
 
 /// The writer thread: takes the jobs waiting, commits them in one
 /// transaction, then answers each. A row the database refuses costs only its
