@@ -155,8 +155,10 @@ pub fn parse<E: WebhookEvent>(body: &[u8]) -> Result<Batch<E>, Error> {
 /// # Memory
 ///
 /// Peak heap while decoding and holding the result is at most 16 times the
-/// body, whatever the body holds (measured by `tests/memory.rs` on 16 MiB
-/// bodies; the README lists the figures). Each item takes a slot the size of
+/// body, however many and however small the items of `results` are
+/// (measured by `tests/memory.rs` on 16 MiB bodies; the README lists the
+/// figures, and the one shape not yet bounded: a typed array inside an
+/// event, such as `tags`, of tiny elements). Each item takes a slot the size of
 /// an event (`size_of::<Result<E, Rejected>>()`, 520 bytes for a Spektr
 /// event), so a body of more items than valid events could fill it (more
 /// than one per 61 bytes for Spektr, the shortest valid event; 128 for
@@ -457,9 +459,8 @@ fn envelope<E: WebhookEvent>(body: &[u8]) -> Result<RawBatch<'_>, Error> {
     })?;
     if raw.count > max {
         let message = format!(
-            "{} items of {:.1} bytes on average, and no valid {} event is shorter than \
-             {} bytes: refused whole, decoding so many items would take more than 16 \
-             times the body's size in memory",
+            "{} items, {:.1} bytes each on average; a valid {} event takes {} or more: \
+             refused (over 16x the body to decode)",
             raw.count,
             body.len() as f64 / raw.count as f64,
             E::PROVIDER,
@@ -640,7 +641,9 @@ mod tests {
         assert!(
             error
                 .to_string()
-                .contains("results: 100000 items of 2.0 bytes on average"),
+                .contains(
+                "results: 100000 items, 2.0 bytes each on average; a valid Spektr event takes 61 or more"
+            ),
             "{error}"
         );
         let strict = parse::<crate::spektr::Event>(body.as_bytes()).unwrap_err();

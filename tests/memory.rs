@@ -251,16 +251,18 @@ fn peak_heap_of_16_mib_of_the_smallest_items_is_at_most_16x_the_body() {
     let _one_at_a_time = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
 
     // Empty objects: 5.6 million items, none of them an event.
-    let (body, _) = batch_of(|_| "{}".to_owned());
+    let (body, count) = batch_of(|_| "{}".to_owned());
     let (lenient, strict) = measure("{} items", &body);
-    assert!(lenient.outcome.starts_with("Err"), "{}", lenient.outcome);
+    let refused = format!("Err: Spektr batch: results: {count} items, 3.0 bytes each on average");
+    assert!(lenient.outcome.starts_with(&refused), "{}", lenient.outcome);
     assert!(strict.outcome.starts_with("Err"), "{}", strict.outcome);
     drop(body);
 
     // One-digit numbers: 8.4 million items.
-    let (body, _) = batch_of(|_| "1".to_owned());
+    let (body, count) = batch_of(|_| "1".to_owned());
     let (lenient, strict) = measure("1 items", &body);
-    assert!(lenient.outcome.starts_with("Err"), "{}", lenient.outcome);
+    let refused = format!("Err: Spektr batch: results: {count} items, 2.0 bytes each on average");
+    assert!(lenient.outcome.starts_with(&refused), "{}", lenient.outcome);
     assert!(strict.outcome.starts_with("Err"), "{}", strict.outcome);
     drop(body);
 
@@ -319,4 +321,46 @@ fn peak_heap_of_16_mib_of_the_documented_samples_is_at_most_16x_the_body() {
     let (lenient, strict) = measure("documented samples", &body);
     assert_eq!(lenient.outcome, format!("Ok: {count} events, 0 rejected"));
     assert_eq!(strict.outcome, format!("Ok: {count} events"));
+}
+
+/// One valid event made big by its top-level fields the crate does not
+/// know (each kept in `Extra` as its text).
+#[test]
+fn peak_heap_of_one_event_with_16_mib_of_unknown_fields_is_at_most_16x_the_body() {
+    let _one_at_a_time = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
+    let mut body = String::from(
+        r#"{"results":[{"id":"a","spektrId":"s","eventType":"x","timestamp":1,"data":{}"#,
+    );
+    let mut fields = 0;
+    while body.len() < LIMIT - 40 {
+        body.push_str(&format!(",\"{fields:x}\":0"));
+        fields += 1;
+    }
+    body.push_str("}]}");
+    let (lenient, strict) = measure("one event's unknown fields", body.as_bytes());
+    assert_eq!(lenient.outcome, "Ok: 1 events, 0 rejected");
+    assert_eq!(strict.outcome, "Ok: 1 events");
+    assert!(fields > 1_000_000, "{fields}");
+}
+
+/// Known to fail: a typed array inside an event, of tiny elements (a `Tag`
+/// has no required field, so `{}` is one), costs each element's struct,
+/// about 90x the body. The bound is kept at the batch level only; the
+/// typed decoders would need their own budget.
+#[test]
+#[ignore = "known gap: 16 MiB of `{}` tags in one event peak at about 90x the body"]
+fn peak_heap_of_one_event_with_16_mib_of_empty_tags_is_at_most_16x_the_body() {
+    let _one_at_a_time = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
+    let mut body = String::from(concat!(
+        r#"{"results":[{"id":"a","spektrId":"s","eventType":"process_run_end","timestamp":1,"#,
+        r#""data":{"customerStatus":"approved","processType":"loop","processOutput":"unknown","#,
+        r#""processName":"loop","processId":"p","score":0,"contextId":"c","tags":[{}"#
+    ));
+    while body.len() < LIMIT - 40 {
+        body.push_str(",{}");
+    }
+    body.push_str("]}}]}");
+    let (lenient, strict) = measure("one event's empty tags", body.as_bytes());
+    assert_eq!(lenient.outcome, "Ok: 1 events, 0 rejected");
+    assert_eq!(strict.outcome, "Ok: 1 events");
 }
