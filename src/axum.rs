@@ -5,8 +5,8 @@
 //!
 //! | extractor | refuses with |
 //! |---|---|
-//! | [`SpektrDelivery`] | 400 when the body is not a batch (not JSON, no `results` array); 413 over the body limit |
-//! | [`PredictaIdDelivery`] | 401 on a missing, malformed or wrong signature; 400 when `X-PredictAid-Event-ID` disagrees with the signed body; 413 over the body limit; 500 when no secret is configured |
+//! | [`SpektrDelivery`] | 400 when the body is not a batch (not JSON, no `results` array, more items than events could fill); 413 over the body limit; 500 when the decoding task fails |
+//! | [`PredictaIdDelivery`] | 401 on a missing, malformed or wrong signature; 400 when `X-PredictAid-Event-ID` disagrees with the signed body; 413 over the body limit; 500 when no secret is configured or the decoding task fails |
 //!
 //! Neither refuses an authentic delivery because an event in it does not
 //! parse: a broken Spektr event comes as a [`Rejected`] beside the good ones,
@@ -28,8 +28,26 @@
 //! 2 MB, too small for a large Spektr batch: set the limit on the webhook
 //! routes, e.g. to [`DEFAULT_BODY_LIMIT`] (16 MiB), or to what your providers
 //! send (each Spektr `service_run` event carries its vendor's whole answer).
-//! The body is decoded on the async task that reads it: a 16 MiB batch takes
-//! some tens of milliseconds.
+//!
+//! The body is decoded off the async runtime, on tokio's blocking pool
+//! ([`spawn_blocking`](tokio::task::spawn_blocking)): a 16 MiB batch takes
+//! some tens of milliseconds of CPU, which would otherwise stall the other
+//! requests of its worker thread. (Outside a tokio runtime the extractors
+//! decode in place.) A decoding task that fails (a panic, or a runtime
+//! shutting down) is a 500.
+//!
+//! # Memory
+//!
+//! Decoding a Spektr body takes at most 16 times the body's size in heap,
+//! however many and however small the items of its `results` are (the
+//! README names the one shape not yet bounded: a typed array inside an
+//! event, such as `tags`, of tiny elements), and the delivery the handler
+//! gets holds no more
+//! (see [`batch::parse_lenient`](crate::batch::parse_lenient)): a body of
+//! more items than valid events could fill is refused with 400. With
+//! [`DEFAULT_BODY_LIMIT`], a request takes at most about 272 MiB (the body
+//! and 16 times it) while it is decoded; bound the number of concurrent
+//! requests on the webhook routes to bound the whole.
 //!
 //! # Example
 //!
@@ -122,18 +140,47 @@ where
         let body = Bytes::from_request(req, state)
             .await
             .map_err(SpektrRejection::Body)?;
-        let items = spektr::parse_batch_lenient(&body).map_err(SpektrRejection::NotABatch)?;
-        let mut delivery = SpektrDelivery {
-            events: Vec::with_capacity(items.len()),
-            rejected: Vec::new(),
-        };
-        for item in items {
-            match item {
-                Ok(event) => delivery.events.push(event),
-                Err(rejected) => delivery.rejected.push(rejected),
+        off_runtime(move || decode_spektr(&body))
+            .await
+            .map_err(SpektrRejection::Decoder)?
+    }
+}
+
+/// The delivery in `body`, split into events and rejected ones without a
+/// second vector of slots: the events are gathered in the items' own buffer
+/// (an item and an event have the same size), and the rejected ones into a
+/// vector of their exact number.
+fn decode_spektr(body: &[u8]) -> Result<SpektrDelivery, SpektrRejection> {
+    let items = spektr::parse_batch_lenient(body).map_err(SpektrRejection::NotABatch)?;
+    let mut rejected = Vec::with_capacity(items.iter().filter(|item| item.is_err()).count());
+    let events = items
+        .into_iter()
+        .filter_map(|item| match item {
+            Ok(event) => Some(event),
+            Err(item) => {
+                rejected.push(item);
+                None
             }
-        }
-        Ok(delivery)
+        })
+        .collect();
+    Ok(SpektrDelivery { events, rejected })
+}
+
+/// Runs `decode` on tokio's blocking pool, so that a long decoding does not
+/// hold an async worker thread; in place when there is no tokio runtime.
+/// `Err` (the task's failure, as text) when the task panicked or the
+/// runtime dropped it.
+async fn off_runtime<T, F>(decode: F) -> Result<T, String>
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) => runtime
+            .spawn_blocking(decode)
+            .await
+            .map_err(|error| format!("the decoding task failed: {error}")),
+        Err(_) => Ok(decode()),
     }
 }
 
@@ -144,10 +191,14 @@ pub enum SpektrRejection {
     /// The body could not be read: over the route's body limit (413), or the
     /// connection failed (400). Answered with axum's own response.
     Body(BytesRejection),
-    /// The body is not a batch (not JSON, or no `results` array): 400, with
-    /// the error's message. No event could be read; Spektr's retries will
-    /// not help.
+    /// The body is not a batch (not JSON, or no `results` array), or holds
+    /// more items than valid events could fill: 400, with the error's
+    /// message. No event could be read; Spektr's retries will not help.
     NotABatch(Error),
+    /// The task that decodes the body off the async runtime failed (it
+    /// panicked, or the runtime is shutting down): 500, so that Spektr
+    /// retries. Holds the task's error, as text.
+    Decoder(String),
 }
 
 impl SpektrRejection {
@@ -156,6 +207,7 @@ impl SpektrRejection {
         match self {
             SpektrRejection::Body(rejection) => rejection.status(),
             SpektrRejection::NotABatch(_) => StatusCode::BAD_REQUEST,
+            SpektrRejection::Decoder(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 }
@@ -165,6 +217,7 @@ impl fmt::Display for SpektrRejection {
         match self {
             SpektrRejection::Body(rejection) => write!(f, "{}", rejection.body_text()),
             SpektrRejection::NotABatch(error) => write!(f, "not a Spektr delivery: {error}"),
+            SpektrRejection::Decoder(error) => f.write_str(error),
         }
     }
 }
@@ -174,6 +227,7 @@ impl std::error::Error for SpektrRejection {
         match self {
             SpektrRejection::Body(rejection) => Some(rejection),
             SpektrRejection::NotABatch(error) => Some(error),
+            SpektrRejection::Decoder(_) => None,
         }
     }
 }
@@ -183,6 +237,9 @@ impl IntoResponse for SpektrRejection {
         match self {
             SpektrRejection::Body(rejection) => rejection.into_response(),
             SpektrRejection::NotABatch(_) => (self.status(), self.to_string()).into_response(),
+            SpektrRejection::Decoder(_) => {
+                (self.status(), "webhook receiver failed to decode the body").into_response()
+            }
         }
     }
 }
@@ -234,20 +291,25 @@ where
         let body = Bytes::from_request(req, state)
             .await
             .map_err(PredictaIdRejection::Body)?;
-        secrets
-            .verify_tag(&body, &tag)
-            .map_err(PredictaIdRejection::Signature)?;
-        let event = predictaid::parse(&body);
-        if let Ok(event) = &event {
-            for value in &event_ids {
-                // A header that is not UTF-8 cannot equal the id: pass it as
-                // something the id is not.
-                let value = std::str::from_utf8(value.as_bytes()).unwrap_or("\u{fffd}");
-                predictaid::check_event_id(event, Some(value))
-                    .map_err(PredictaIdRejection::EventIdMismatch)?;
+        // The HMAC and the parse, off the async runtime.
+        off_runtime(move || {
+            secrets
+                .verify_tag(&body, &tag)
+                .map_err(PredictaIdRejection::Signature)?;
+            let event = predictaid::parse(&body);
+            if let Ok(event) = &event {
+                for value in &event_ids {
+                    // A header that is not UTF-8 cannot equal the id: pass it
+                    // as something the id is not.
+                    let value = std::str::from_utf8(value.as_bytes()).unwrap_or("\u{fffd}");
+                    predictaid::check_event_id(event, Some(value))
+                        .map_err(PredictaIdRejection::EventIdMismatch)?;
+                }
             }
-        }
-        Ok(PredictaIdDelivery { body, event })
+            Ok(PredictaIdDelivery { body, event })
+        })
+        .await
+        .map_err(PredictaIdRejection::Decoder)?
     }
 }
 
@@ -300,13 +362,19 @@ pub enum PredictaIdRejection {
     /// a retry of it would never succeed: a 4xx ends the retries; the genuine
     /// event comes with its own header).
     EventIdMismatch(Error),
+    /// The task that verifies and decodes the body off the async runtime
+    /// failed (it panicked, or the runtime is shutting down): 500, so that
+    /// PredictaID retries. Holds the task's error, as text.
+    Decoder(String),
 }
 
 impl PredictaIdRejection {
     /// The status the rejection is answered with.
     pub fn status(&self) -> StatusCode {
         match self {
-            PredictaIdRejection::NoSecret => StatusCode::INTERNAL_SERVER_ERROR,
+            PredictaIdRejection::NoSecret | PredictaIdRejection::Decoder(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
             PredictaIdRejection::Signature(_) => StatusCode::UNAUTHORIZED,
             PredictaIdRejection::Body(rejection) => rejection.status(),
             PredictaIdRejection::EventIdMismatch(_) => StatusCode::BAD_REQUEST,
@@ -320,7 +388,9 @@ impl PredictaIdRejection {
             PredictaIdRejection::Signature(error) | PredictaIdRejection::EventIdMismatch(error) => {
                 Some(error)
             }
-            PredictaIdRejection::NoSecret | PredictaIdRejection::Body(_) => None,
+            PredictaIdRejection::NoSecret
+            | PredictaIdRejection::Body(_)
+            | PredictaIdRejection::Decoder(_) => None,
         }
     }
 }
@@ -335,6 +405,7 @@ impl fmt::Display for PredictaIdRejection {
                 fmt::Display::fmt(error, f)
             }
             PredictaIdRejection::Body(rejection) => f.write_str(&rejection.body_text()),
+            PredictaIdRejection::Decoder(error) => f.write_str(error),
         }
     }
 }
@@ -342,7 +413,7 @@ impl fmt::Display for PredictaIdRejection {
 impl std::error::Error for PredictaIdRejection {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            PredictaIdRejection::NoSecret => None,
+            PredictaIdRejection::NoSecret | PredictaIdRejection::Decoder(_) => None,
             PredictaIdRejection::Signature(error) | PredictaIdRejection::EventIdMismatch(error) => {
                 Some(error)
             }
@@ -357,6 +428,9 @@ impl IntoResponse for PredictaIdRejection {
         match self {
             PredictaIdRejection::Body(rejection) => rejection.into_response(),
             PredictaIdRejection::NoSecret => (status, "webhook receiver not ready").into_response(),
+            PredictaIdRejection::Decoder(_) => {
+                (status, "webhook receiver failed to decode the body").into_response()
+            }
             PredictaIdRejection::Signature(_) => {
                 (status, "invalid webhook signature").into_response()
             }

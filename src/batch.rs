@@ -9,7 +9,7 @@ use std::fmt::{self, Write as _};
 use std::marker::PhantomData;
 
 use serde::de::value::MapDeserializer;
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::Value;
@@ -17,7 +17,7 @@ use serde_path_to_error::Segment;
 
 use crate::error::{Error, Lines};
 use crate::wire::{set_once, Key};
-use crate::{RawJson, WebhookEvent};
+use crate::{Provider, RawJson, WebhookEvent};
 
 /// A batch of events, `{"results": [...]}`.
 ///
@@ -120,24 +120,52 @@ impl std::error::Error for Rejected {}
 /// # Ok::<(), kyc_webhooks::Error>(())
 /// ```
 pub fn parse<E: WebhookEvent>(body: &[u8]) -> Result<Batch<E>, Error> {
-    // One pass; only when that fails is the body read again, event by
-    // event, by the lenient decoder: its first error is the strict error.
-    if let Some(batch) = decode_whole::<E>(body) {
-        return Ok(batch);
-    }
-    Err(match items::<E>(body) {
-        Err(error) => error,
-        Ok(mut items) => match items.find_map(Result::err) {
+    // One pass; only when that fails (or would take too much memory) is the
+    // body read again, event by event, by the lenient decoder: its first
+    // error is the strict error.
+    let over_budget = match decode_whole::<E>(body) {
+        Whole::Decoded(batch) => return Ok(batch),
+        Whole::OverBudget => true,
+        Whole::Failed => false,
+    };
+    let mut items = items::<E>(body)?;
+    if !over_budget {
+        return Err(match items.find_map(Result::err) {
             Some(rejected) => rejected.error,
             None => whole_body_error::<E>(body),
-        },
-    })
+        });
+    }
+    // The whole body reads as a batch of raw events: decode them one by
+    // one into a vector of the right size.
+    let mut events = Vec::with_capacity(items.len());
+    for item in items {
+        match item {
+            Ok(event) => events.push(event),
+            Err(rejected) => return Err(rejected.error),
+        }
+    }
+    Ok(Batch { results: events })
 }
 
 /// Decodes a batch event by event: the envelope must be JSON with a `results`
 /// array (else `Err`), but each event stands alone. One item per event, in
 /// delivery order: the decoded event, or a [`Rejected`] holding its raw text and
 /// the error. No good event is lost because of a bad neighbour.
+///
+/// # Memory
+///
+/// Peak heap while decoding and holding the result is at most 16 times the
+/// body, however many and however small the items of `results` are
+/// (measured by `tests/memory.rs` on 16 MiB bodies; the README lists the
+/// figures, and the one shape not yet bounded: a typed array inside an
+/// event, such as `tags`, of tiny elements). Each item takes a slot the size of
+/// an event (`size_of::<Result<E, Rejected>>()`, 520 bytes for a Spektr
+/// event), so a body of more items than valid events could fill it (more
+/// than one per 61 bytes for Spektr, the shortest valid event; 128 for
+/// PredictaID; plus 1,024 items whatever the size) is refused whole with an
+/// envelope `Err` naming the count and the average item size: keep the body
+/// as a dead letter. No batch of valid events is refused. The same holds for
+/// [`parse`].
 ///
 /// ```
 /// use kyc_webhooks::{batch, spektr};
@@ -155,18 +183,96 @@ pub fn parse<E: WebhookEvent>(body: &[u8]) -> Result<Batch<E>, Error> {
 pub fn parse_lenient<E: WebhookEvent>(body: &[u8]) -> Result<Vec<Result<E, Rejected>>, Error> {
     // A batch whose events all decode is what the strict decoder returns, in
     // one pass; only a batch with a broken event is decoded event by event.
-    if let Some(batch) = decode_whole::<E>(body) {
+    if let Whole::Decoded(batch) = decode_whole::<E>(body) {
+        // In place: an event and an item have the same size.
         return Ok(batch.results.into_iter().map(Ok).collect());
     }
+    // One slot per event, allocated once: the iterator knows its length.
     Ok(items(body)?.collect())
 }
 
+/// What the one-pass decoder made of a body.
+enum Whole<E> {
+    /// Every event decoded.
+    Decoded(Batch<E>),
+    /// Stopped before the vector of events outgrew [`WHOLE_BUDGET`] times
+    /// the body: the events are so small that growing the vector as they
+    /// come (the old and the new buffer at once) would cost too much; the
+    /// event-by-event decoder, which sizes its vector once, takes over.
+    OverBudget,
+    /// Some part of the body is not a batch of valid events.
+    Failed,
+}
+
+/// The one-pass decoder's vector of events may take at most this many times
+/// the body, counting its old and new buffers while it grows.
+const WHOLE_BUDGET: usize = 8;
+
 /// The batch decoded in one pass, after a whole-body UTF-8 check (which lets
-/// serde_json read strings without checking each one); `None` when any part
-/// of it fails.
-fn decode_whole<E: WebhookEvent>(body: &[u8]) -> Option<Batch<E>> {
-    let text = std::str::from_utf8(body).ok()?;
-    serde_json::from_str(text).ok()
+/// serde_json read strings without checking each one).
+fn decode_whole<E: WebhookEvent>(body: &[u8]) -> Whole<E> {
+    let Ok(text) = std::str::from_utf8(body) else {
+        return Whole::Failed;
+    };
+    let seed = BudgetedEvents {
+        budget: body.len().saturating_mul(WHOLE_BUDGET),
+        over: std::cell::Cell::new(false),
+        event: PhantomData,
+    };
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let decoded = deserializer
+        .deserialize_map(ResultsVisitor(&seed))
+        .and_then(|results| deserializer.end().map(|()| results));
+    match decoded {
+        Ok(results) => Whole::Decoded(Batch { results }),
+        Err(_) if seed.over.get() => Whole::OverBudget,
+        Err(_) => Whole::Failed,
+    }
+}
+
+/// Reads the `results` array as events into a vector that grows as usual
+/// until its old and new buffers together would pass `budget` bytes; then
+/// fails, and says so in `over`.
+struct BudgetedEvents<E> {
+    budget: usize,
+    over: std::cell::Cell<bool>,
+    event: PhantomData<E>,
+}
+
+impl<'de, E: Deserialize<'de>> DeserializeSeed<'de> for &BudgetedEvents<E> {
+    type Value = Vec<E>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Vec<E>, D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de, E: Deserialize<'de>> Visitor<'de> for &BudgetedEvents<E> {
+    type Value = Vec<E>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a sequence")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<E>, A::Error> {
+        let mut events: Vec<E> = Vec::new();
+        while let Some(event) = seq.next_element()? {
+            if events.len() == events.capacity() {
+                let grown = events.capacity().saturating_mul(2).max(4);
+                let bytes = events
+                    .capacity()
+                    .saturating_add(grown)
+                    .saturating_mul(std::mem::size_of::<E>());
+                if bytes > self.budget {
+                    self.over.set(true);
+                    return Err(de::Error::custom("over the one-pass memory budget"));
+                }
+                events.reserve_exact(grown - events.len());
+            }
+            events.push(event);
+        }
+        Ok(events)
+    }
 }
 
 /// The one path that decodes a batch event by event: the envelope first
@@ -174,7 +280,7 @@ fn decode_whole<E: WebhookEvent>(body: &[u8]) -> Option<Batch<E>> {
 /// decoder can stop at the first rejected event.
 fn items<E: WebhookEvent>(
     body: &[u8],
-) -> Result<impl Iterator<Item = Result<E, Rejected>> + '_, Error> {
+) -> Result<impl ExactSizeIterator<Item = Result<E, Rejected>> + '_, Error> {
     let raw = envelope::<E>(body)?;
     let mut lines = Lines::new(body);
     Ok(raw
@@ -205,27 +311,28 @@ fn whole_body_error<E: WebhookEvent>(body: &[u8]) -> Error {
 
 impl<'de, E: Deserialize<'de>> Deserialize<'de> for Batch<E> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let results = deserializer.deserialize_map(ResultsVisitor(PhantomData))?;
+        let results = deserializer.deserialize_map(ResultsVisitor(PhantomData::<Vec<E>>))?;
         Ok(Batch { results })
     }
 }
 
-/// Reads an object's `results` array, refusing a second `results` and
-/// skipping any other key.
-struct ResultsVisitor<E>(PhantomData<E>);
+/// Reads an object's `results` array with the seed `S` (a `PhantomData` of a
+/// type, for plain decoding), refusing a second `results` and skipping any
+/// other key.
+struct ResultsVisitor<S>(S);
 
-impl<'de, E: Deserialize<'de>> Visitor<'de> for ResultsVisitor<E> {
-    type Value = Vec<E>;
+impl<'de, S: DeserializeSeed<'de> + Copy> Visitor<'de> for ResultsVisitor<S> {
+    type Value = S::Value;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str(r#"a batch object, {"results": [...]}"#)
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Vec<E>, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<S::Value, A::Error> {
         let mut results = None;
         while let Some(key) = map.next_key::<Key<'de>>()? {
             if key.as_str() == "results" {
-                let value = map.next_value()?;
+                let value = map.next_value_seed(self.0)?;
                 set_once(&mut results, "results", value)?;
             } else {
                 // Captured, not skipped: serde_json's skipping does not check
@@ -240,13 +347,76 @@ impl<'de, E: Deserialize<'de>> Visitor<'de> for ResultsVisitor<E> {
 /// The batch as read in the first pass: each event's text, unparsed.
 struct RawBatch<'a> {
     results: Vec<&'a RawValue>,
+    /// How many items `results` held in the body: more than `results.len()`
+    /// when the reader stopped keeping them (see [`RawItems`]).
+    count: usize,
 }
 
-impl<'de> Deserialize<'de> for RawBatch<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let results = deserializer.deserialize_map(ResultsVisitor(PhantomData))?;
-        Ok(RawBatch { results })
+/// Reads the `results` array as raw items, keeping at most `keep` of them
+/// and counting the rest.
+#[derive(Clone, Copy)]
+struct RawItems {
+    keep: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for RawItems {
+    type Value = RawBatch<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_seq(self)
     }
+}
+
+impl<'de> Visitor<'de> for RawItems {
+    type Value = RawBatch<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a sequence")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawBatch<'de>, A::Error> {
+        let mut results = Vec::new();
+        let mut count = 0usize;
+        while let Some(item) = seq.next_element::<&'de RawValue>()? {
+            if results.len() < self.keep {
+                results.push(item);
+            }
+            count = count.saturating_add(1);
+        }
+        Ok(RawBatch { results, count })
+    }
+}
+
+/// The shortest text a valid event of `provider` can have: each required key
+/// with the shortest value its type takes, no whitespace.
+///
+/// - Spektr, 61 bytes: `{"id":"","spektrId":"","eventType":"","timestamp":0,"data":0}`
+///   (`id`, `spektrId` and `eventType` are strings, `timestamp` an integer,
+///   `data` any JSON value for a type the crate does not know);
+/// - PredictaID, 128 bytes: the same for `id`, `type`, `occurredAt` (an RFC
+///   3339 instant, 20 characters at the shortest: `2025-01-01T00:00:00Z`),
+///   `companyId`, `aggregateType`, `aggregateId`, `version` and `data`.
+///
+/// The unit tests decode both texts, and check their lengths.
+fn min_event_len(provider: Provider) -> usize {
+    match provider {
+        Provider::Spektr => 61,
+        Provider::PredictaId => 128,
+    }
+}
+
+/// A batch may hold this many items whatever their size: small bodies are
+/// not held to the ratio (1,024 items cost at most about 1 MiB).
+const FREE_ITEMS: usize = 1024;
+
+/// How many items a batch of `len` bytes may hold: as many valid events of
+/// `provider` as fit in it, and [`FREE_ITEMS`] more. A batch of valid events
+/// (each at least [`min_event_len`] long) never holds more; a batch that
+/// does is mostly not events, and decoding it item by item would cost
+/// hundreds of bytes per item (an item's slot alone is the size of an
+/// event, and a rejected item keeps its text and an error).
+fn max_items(provider: Provider, len: usize) -> usize {
+    (len / min_event_len(provider)).saturating_add(FREE_ITEMS)
 }
 
 /// Decodes `body`: checking UTF-8 once for the whole body is faster than
@@ -259,15 +429,50 @@ fn read_json<'a, T: Deserialize<'a>>(body: &'a [u8]) -> serde_json::Result<T> {
     }
 }
 
+/// The whole of `deserializer`'s input as a batch of raw items.
+fn read_raw<'a, R: serde_json::de::Read<'a>>(
+    mut deserializer: serde_json::Deserializer<R>,
+    seed: RawItems,
+) -> serde_json::Result<RawBatch<'a>> {
+    let raw = deserializer.deserialize_map(ResultsVisitor(seed))?;
+    deserializer.end()?;
+    Ok(raw)
+}
+
+/// The envelope read: each item's text, or why the body is not a batch, or
+/// why it is refused (more items than [`max_items`]).
 fn envelope<E: WebhookEvent>(body: &[u8]) -> Result<RawBatch<'_>, Error> {
-    read_json(body).map_err(|e| {
-        let path = serde_path_to_error::deserialize::<_, RawBatch>(
-            &mut serde_json::Deserializer::from_slice(body),
-        )
-        .err()
-        .and_then(|e| render_path(String::new(), e.path()));
+    let max = max_items(E::PROVIDER, body.len());
+    let seed = RawItems { keep: max };
+    let raw = match std::str::from_utf8(body) {
+        Ok(text) => read_raw(serde_json::Deserializer::from_str(text), seed),
+        Err(_) => read_raw(serde_json::Deserializer::from_slice(body), seed),
+    };
+    let raw = raw.map_err(|e| {
+        // Read again with the path tracked, keeping no item.
+        let mut track = serde_path_to_error::Track::new();
+        let mut json = serde_json::Deserializer::from_slice(body);
+        let _ = serde_path_to_error::Deserializer::new(&mut json, &mut track)
+            .deserialize_map(ResultsVisitor(RawItems { keep: 0 }));
+        let path = render_path(String::new(), &track.path());
         Error::envelope(Some(E::PROVIDER), path, &e)
-    })
+    })?;
+    if raw.count > max {
+        let message = format!(
+            "{} items, {:.1} bytes each on average; a valid {} event takes {} or more: \
+             refused (over 16x the body to decode)",
+            raw.count,
+            body.len() as f64 / raw.count as f64,
+            E::PROVIDER,
+            min_event_len(E::PROVIDER),
+        );
+        return Err(Error::envelope(
+            Some(E::PROVIDER),
+            Some("results".to_owned()),
+            &de::Error::custom(message),
+        ));
+    }
+    Ok(raw)
 }
 
 fn decode<E: WebhookEvent>(
@@ -374,6 +579,7 @@ fn render_path(mut out: String, path: &serde_path_to_error::Path) -> Option<Stri
             Segment::Unknown => push_key(&mut out, "?"),
         }
     }
+    out.shrink_to_fit();
     (!out.is_empty()).then_some(out)
 }
 
@@ -382,4 +588,70 @@ fn push_key(out: &mut String, key: &str) {
         out.push('.');
     }
     out.push_str(key);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shortest events [`min_event_len`] names decode, and are as long
+    /// as it says.
+    #[test]
+    fn the_shortest_valid_events_decode_and_have_the_documented_length() {
+        let spektr = r#"{"id":"","spektrId":"","eventType":"","timestamp":0,"data":0}"#;
+        assert_eq!(spektr.len(), min_event_len(Provider::Spektr));
+        parse_single::<crate::spektr::Event>(spektr.as_bytes()).unwrap();
+        let predictaid = concat!(
+            r#"{"id":"","type":"","occurredAt":"2025-01-01T00:00:00Z","companyId":"","#,
+            r#""aggregateType":"","aggregateId":"","version":"","data":0}"#
+        );
+        assert_eq!(predictaid.len(), min_event_len(Provider::PredictaId));
+        parse_single::<crate::predictaid::Event>(predictaid.as_bytes()).unwrap();
+    }
+
+    /// Dropping any one byte of them (a key's letter, a quote, the value of
+    /// a non-string field) makes them invalid: nothing shorter of that shape
+    /// is an event.
+    #[test]
+    fn no_byte_of_the_shortest_events_can_go() {
+        let spektr = r#"{"id":"","spektrId":"","eventType":"","timestamp":0,"data":0}"#;
+        for at in 0..spektr.len() {
+            let shorter = format!("{}{}", &spektr[..at], &spektr[at + 1..]);
+            assert!(
+                parse_single::<crate::spektr::Event>(shorter.as_bytes()).is_err(),
+                "{shorter}"
+            );
+        }
+    }
+
+    /// A batch with more items than valid events could fill it is refused
+    /// whole, naming the count; one with as many is read item by item.
+    #[test]
+    fn a_batch_of_more_items_than_events_could_fill_is_refused() {
+        let item = |n: usize| {
+            let items = vec!["0"; n].join(",");
+            format!(r#"{{"results":[{items}]}}"#)
+        };
+        let body = item(100_000);
+        let n = 100_000;
+        assert!(n > max_items(Provider::Spektr, body.len()));
+        let error = parse_lenient::<crate::spektr::Event>(body.as_bytes()).unwrap_err();
+        assert!(error.is_envelope());
+        assert_eq!(error.path(), Some("results"));
+        assert!(
+            error
+                .to_string()
+                .contains(
+                "results: 100000 items, 2.0 bytes each on average; a valid Spektr event takes 61 or more"
+            ),
+            "{error}"
+        );
+        let strict = parse::<crate::spektr::Event>(body.as_bytes()).unwrap_err();
+        assert_eq!(strict.to_string(), error.to_string());
+        // Up to the allowance, small items are each rejected.
+        let body = item(FREE_ITEMS);
+        let items = parse_lenient::<crate::spektr::Event>(body.as_bytes()).unwrap();
+        assert_eq!(items.len(), FREE_ITEMS);
+        assert!(items.iter().all(Result::is_err));
+    }
 }

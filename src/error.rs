@@ -247,7 +247,7 @@ impl Error {
             serde_json::error::Category::Data => ErrorKind::Data,
             serde_json::error::Category::Eof => ErrorKind::Eof,
         };
-        let message = without_position(source);
+        let message = elided(without_position(source));
         let position = (source.line() != 0).then(|| match origin {
             None => (source.line(), source.column()),
             Some((line, column)) if source.line() == 1 => {
@@ -304,6 +304,37 @@ pub(crate) fn without_position(error: &serde_json::Error) -> String {
         }
     }
     message
+}
+
+/// The longest message an error keeps, in bytes.
+const MAX_MESSAGE: usize = 128;
+
+/// `message`, or when longer than [`MAX_MESSAGE`] its start and its end
+/// with ` … ` between: serde quotes the offending value (a string, a key)
+/// in its message, escaped, which can make the message several times longer
+/// than the value's text in the body. Both ends say what failed: the start
+/// names the value, the end what was expected.
+fn elided(mut message: String) -> String {
+    if message.len() <= MAX_MESSAGE {
+        // Formatting leaves spare capacity; an error may be kept for each
+        // rejected event of a batch, so it keeps only what it uses.
+        message.shrink_to_fit();
+        return message;
+    }
+    let keep = (MAX_MESSAGE - " … ".len()) / 2;
+    let mut head = keep;
+    while !message.is_char_boundary(head) {
+        head -= 1;
+    }
+    let mut tail = message.len() - keep;
+    while !message.is_char_boundary(tail) {
+        tail += 1;
+    }
+    let mut kept = String::with_capacity(head + " … ".len() + message.len() - tail);
+    kept.push_str(&message[..head]);
+    kept.push_str(" … ");
+    kept.push_str(&message[tail..]);
+    kept
 }
 
 /// Finds the 1-based line and column of byte offsets in a body, counted as
@@ -371,6 +402,24 @@ mod tests {
             .rposition(|&b| b == b'\n')
             .map_or(0, |i| i + 1);
         (line, offset - start + 1)
+    }
+
+    #[test]
+    fn long_messages_keep_both_ends_within_the_limit() {
+        let short = "missing field `id`".to_owned();
+        assert_eq!(super::elided(short.clone()), short);
+        let long = format!(
+            "invalid type: string {:?}, expected a string",
+            "\u{ad}é".repeat(100)
+        );
+        let kept = super::elided(long.clone());
+        assert!(kept.len() <= super::MAX_MESSAGE, "{}", kept.len());
+        assert!(
+            kept.starts_with("invalid type: string \"\\u{ad}é"),
+            "{kept}"
+        );
+        assert!(kept.ends_with("é\", expected a string"), "{kept}");
+        assert!(kept.contains(" … "));
     }
 
     #[test]

@@ -1,9 +1,12 @@
-//! Peak heap while decoding a 100,000-event Spektr batch, as a multiple of
-//! the body's size, measured with a counting allocator (this test binary's
-//! global allocator). Promise 1: no input makes the crate allocate without
-//! bound relative to its size.
+//! Peak heap while decoding Spektr batches, as a multiple of the body's
+//! size, measured with a counting allocator (this test binary's global
+//! allocator). Promise 1: no input makes the crate allocate without bound
+//! relative to its size; for a batch, at most 16 times the body, whatever
+//! its shape (16 MiB of the smallest items, of minimal events valid or
+//! broken, of the documented samples with feature `testing`).
 //!
-//! `cargo test --release --test memory -- --nocapture` prints the figures.
+//! `cargo test --test memory --all-features -- --nocapture --test-threads 1`
+//! prints the figures.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -88,7 +91,7 @@ fn big_batch(n: usize) -> Vec<u8> {
 
 #[test]
 fn peak_heap_of_a_100000_event_batch_is_a_small_multiple_of_the_body() {
-    let _one_at_a_time = MEASURING.lock().unwrap();
+    let _one_at_a_time = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
     let body = big_batch(100_000);
     let size = body.len();
 
@@ -133,7 +136,7 @@ fn peak_heap_of_a_100000_event_batch_is_a_small_multiple_of_the_body() {
 
 #[test]
 fn rejected_events_cost_their_own_size_not_more() {
-    let _one_at_a_time = MEASURING.lock().unwrap();
+    let _one_at_a_time = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
     // 10,000 events, all broken (a mistyped field): each Rejected keeps its
     // raw text and an error; the peak stays a small multiple of the body.
     let body = String::from_utf8(big_batch(10_000))
@@ -146,4 +149,218 @@ fn rejected_events_cost_their_own_size_not_more() {
     let ratio = peak as f64 / body.len() as f64;
     println!("lenient batch of {rejected} rejected events: peak heap {ratio:.2}x the body");
     assert!(ratio < 6.0, "peak {ratio:.2}x the body");
+}
+
+// ---------------------------------------------------------------------------
+// Bodies of the largest size a receiver takes (16 MiB, the axum extractors'
+// `DEFAULT_BODY_LIMIT`), shaped to make the most items per byte. The bound:
+// peak heap, while decoding and while holding the result, at most 16x the
+// body, for `parse` and `parse_lenient`, whatever the body holds.
+// ---------------------------------------------------------------------------
+
+/// 16 MiB.
+const LIMIT: usize = 16 * 1024 * 1024;
+
+/// The promised bound: peak heap at most this many times the body.
+const BOUND: f64 = 16.0;
+
+/// A batch of items made by `item(i)` for i = 0, 1, ..., as many as fit in
+/// [`LIMIT`] bytes, and how many there are.
+fn batch_of(mut item: impl FnMut(usize) -> String) -> (Vec<u8>, usize) {
+    let mut body = String::with_capacity(LIMIT);
+    body.push_str("{\"results\":[");
+    let mut i = 0;
+    loop {
+        let next = item(i);
+        // Room for the separator and the closing `]}`.
+        if body.len() + next.len() + 3 > LIMIT {
+            break;
+        }
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str(&next);
+        i += 1;
+    }
+    body.push_str("]}");
+    (body.into_bytes(), i)
+}
+
+/// How one call went: its peak as a multiple of the body, and what it gave.
+struct Measured {
+    ratio: f64,
+    outcome: String,
+}
+
+/// Measures `parse_lenient` and `parse` (strict) on `body`, prints the
+/// figures, and checks both against [`BOUND`]. Returns the two outcomes for
+/// the caller to check.
+fn measure(shape: &str, body: &[u8]) -> (Measured, Measured) {
+    let size = body.len() as f64;
+    let (peak, lenient) = peak_during(|| batch::parse_lenient::<spektr::Event>(body));
+    let lenient = Measured {
+        ratio: peak as f64 / size,
+        outcome: match &lenient {
+            Ok(items) => format!(
+                "Ok: {} events, {} rejected",
+                items.iter().filter(|i| i.is_ok()).count(),
+                items.iter().filter(|i| i.is_err()).count()
+            ),
+            Err(e) => format!("Err: {e}"),
+        },
+    };
+    let (peak, strict) = peak_during(|| spektr::parse_batch(body));
+    let strict = Measured {
+        ratio: peak as f64 / size,
+        outcome: match &strict {
+            Ok(batch) => format!("Ok: {} events", batch.results.len()),
+            Err(e) => format!("Err: {e}"),
+        },
+    };
+    println!(
+        "{shape}: {:.1} MiB; parse_lenient {:.2}x ({}); parse {:.2}x ({})",
+        size / (1024.0 * 1024.0),
+        lenient.ratio,
+        lenient.outcome,
+        strict.ratio,
+        strict.outcome
+    );
+    assert!(
+        lenient.ratio <= BOUND,
+        "{shape}: parse_lenient peak {:.2}x the body ({})",
+        lenient.ratio,
+        lenient.outcome
+    );
+    assert!(
+        strict.ratio <= BOUND,
+        "{shape}: parse peak {:.2}x the body ({})",
+        strict.ratio,
+        strict.outcome
+    );
+    (lenient, strict)
+}
+
+/// The shortest valid Spektr event this test builds: an unknown type, with
+/// a distinct id.
+fn minimal_event(i: usize) -> String {
+    format!(r#"{{"id":"a{i}","spektrId":"s","eventType":"x","timestamp":1,"data":{{}}}}"#)
+}
+
+#[test]
+fn peak_heap_of_16_mib_of_the_smallest_items_is_at_most_16x_the_body() {
+    let _one_at_a_time = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
+
+    // Empty objects: 5.6 million items, none of them an event.
+    let (body, count) = batch_of(|_| "{}".to_owned());
+    let (lenient, strict) = measure("{} items", &body);
+    let refused = format!("Err: Spektr batch: results: {count} items, 3.0 bytes each on average");
+    assert!(lenient.outcome.starts_with(&refused), "{}", lenient.outcome);
+    assert!(strict.outcome.starts_with("Err"), "{}", strict.outcome);
+    drop(body);
+
+    // One-digit numbers: 8.4 million items.
+    let (body, count) = batch_of(|_| "1".to_owned());
+    let (lenient, strict) = measure("1 items", &body);
+    let refused = format!("Err: Spektr batch: results: {count} items, 2.0 bytes each on average");
+    assert!(lenient.outcome.starts_with(&refused), "{}", lenient.outcome);
+    assert!(strict.outcome.starts_with("Err"), "{}", strict.outcome);
+    drop(body);
+
+    // Minimal valid events of an unknown type: every one decodes.
+    let (body, count) = batch_of(minimal_event);
+    let (lenient, strict) = measure("minimal valid events", &body);
+    let all = format!("Ok: {count} events");
+    assert_eq!(lenient.outcome, format!("{all}, 0 rejected"));
+    assert_eq!(strict.outcome, all);
+    drop(body);
+
+    // As many as make a vector that grows by doubling pass a power of two
+    // by one (its old and new buffers would then be 3x the events).
+    let count = (1 << 17) + 1;
+    let body = format!(
+        "{{\"results\":[{}]}}",
+        (0..count).map(minimal_event).collect::<Vec<_>>().join(",")
+    )
+    .into_bytes();
+    let (lenient, strict) = measure("minimal valid events, 2^17 + 1", &body);
+    let all = format!("Ok: {count} events");
+    assert_eq!(lenient.outcome, format!("{all}, 0 rejected"));
+    assert_eq!(strict.outcome, all);
+    drop(body);
+
+    // The same events, each broken (a timestamp as a string): each one is
+    // a `Rejected`, with its raw text and its error.
+    let (body, count) = batch_of(|i| minimal_event(i).replace(":1,", ":\"1\","));
+    let (lenient, strict) = measure("minimal broken events", &body);
+    assert_eq!(lenient.outcome, format!("Ok: 0 events, {count} rejected"));
+    assert!(strict.outcome.starts_with("Err"), "{}", strict.outcome);
+    drop(body);
+
+    // Strings as long as the shortest event, made of characters that
+    // serde's message escapes (so the message outgrows the item).
+    let (body, count) = batch_of(|_| format!("\"{}\"", "\u{ad}".repeat(30)));
+    let (lenient, strict) = measure("short strings", &body);
+    assert_eq!(lenient.outcome, format!("Ok: 0 events, {count} rejected"));
+    assert!(strict.outcome.starts_with("Err"), "{}", strict.outcome);
+}
+
+#[cfg(feature = "testing")]
+#[test]
+fn peak_heap_of_16_mib_of_the_documented_samples_is_at_most_16x_the_body() {
+    use kyc_webhooks::testing;
+    let _one_at_a_time = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
+    let samples: Vec<spektr::Event> = spektr::EventType::ALL
+        .iter()
+        .map(|&t| testing::spektr::sample(t))
+        .collect();
+    let (body, count) = batch_of(|i| {
+        let mut event = samples[i % samples.len()].clone();
+        event.id = format!("evt{i:08}");
+        serde_json::to_string(&event).unwrap()
+    });
+    let (lenient, strict) = measure("documented samples", &body);
+    assert_eq!(lenient.outcome, format!("Ok: {count} events, 0 rejected"));
+    assert_eq!(strict.outcome, format!("Ok: {count} events"));
+}
+
+/// One valid event made big by its top-level fields the crate does not
+/// know (each kept in `Extra` as its text).
+#[test]
+fn peak_heap_of_one_event_with_16_mib_of_unknown_fields_is_at_most_16x_the_body() {
+    let _one_at_a_time = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
+    let mut body = String::from(
+        r#"{"results":[{"id":"a","spektrId":"s","eventType":"x","timestamp":1,"data":{}"#,
+    );
+    let mut fields = 0;
+    while body.len() < LIMIT - 40 {
+        body.push_str(&format!(",\"{fields:x}\":0"));
+        fields += 1;
+    }
+    body.push_str("}]}");
+    let (lenient, strict) = measure("one event's unknown fields", body.as_bytes());
+    assert_eq!(lenient.outcome, "Ok: 1 events, 0 rejected");
+    assert_eq!(strict.outcome, "Ok: 1 events");
+    assert!(fields > 1_000_000, "{fields}");
+}
+
+/// Known to fail: a typed array inside an event, of tiny elements (a `Tag`
+/// has no required field, so `{}` is one), costs each element's struct,
+/// about 90x the body. The bound is kept at the batch level only; the
+/// typed decoders would need their own budget.
+#[test]
+#[ignore = "known gap: 16 MiB of `{}` tags in one event peak at about 90x the body"]
+fn peak_heap_of_one_event_with_16_mib_of_empty_tags_is_at_most_16x_the_body() {
+    let _one_at_a_time = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
+    let mut body = String::from(concat!(
+        r#"{"results":[{"id":"a","spektrId":"s","eventType":"process_run_end","timestamp":1,"#,
+        r#""data":{"customerStatus":"approved","processType":"loop","processOutput":"unknown","#,
+        r#""processName":"loop","processId":"p","score":0,"contextId":"c","tags":[{}"#
+    ));
+    while body.len() < LIMIT - 40 {
+        body.push_str(",{}");
+    }
+    body.push_str("]}}]}");
+    let (lenient, strict) = measure("one event's empty tags", body.as_bytes());
+    assert_eq!(lenient.outcome, "Ok: 1 events, 0 rejected");
+    assert_eq!(strict.outcome, "Ok: 1 events");
 }
