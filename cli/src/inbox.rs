@@ -1,6 +1,7 @@
 //! `kyc-webhooks inbox`: operate a `kyc-webhooks-inbox` database.
 
 use std::fmt::Write as _;
+use std::path::Path;
 
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -34,6 +35,11 @@ pub struct InboxArgs {
     /// lists)
     #[arg(long, global = true)]
     json: bool,
+    /// Create the SQLite database when its file does not exist (without it,
+    /// a missing file is an error: a mistyped path would otherwise be a new,
+    /// empty inbox)
+    #[arg(long, global = true)]
+    create: bool,
     #[command(subcommand)]
     command: InboxCommand,
 }
@@ -95,6 +101,15 @@ pub fn run(args: InboxArgs) -> Outcome {
         .enable_all()
         .build()
         .map_err(|e| Failure::usage(format!("cannot start the async runtime: {e}")))?;
+    if let Some(path) = args.database.strip_prefix("sqlite://") {
+        // `try_exists` fails when it cannot tell (a directory it may not
+        // search): the inbox's own open then says why.
+        if !args.create && !path.is_empty() && matches!(Path::new(path).try_exists(), Ok(false)) {
+            return Err(Failure::usage(format!(
+                "the SQLite database {path} does not exist (check the path, or pass --create to make a new inbox there)"
+            )));
+        }
+    }
     runtime.block_on(async {
         let inbox = Inbox::open(&args.database).await.map_err(|e| {
             Failure::usage(format!(
@@ -214,10 +229,28 @@ async fn dead_letters(inbox: &Inbox, limit: u32, as_json: bool) -> Outcome {
         }
     }
     if !as_json {
-        let _ = writeln!(out, "{} dead letter(s)", letters.len());
+        let total = inbox
+            .counts()
+            .await
+            .map_err(failed("count the dead letters"))?
+            .dead_letters;
+        let _ = writeln!(out, "{}", shown("dead letter(s)", letters.len(), total));
     }
     print(&out);
     Ok(0)
+}
+
+/// The last line of a listing: `3 dead letter(s)`, or, when --limit cut it
+/// short, `showing 2 of 3 dead letter(s) (pass a larger --limit for more)`.
+/// `total` comes from a count made after the listing; should rows have come
+/// or gone in between, the listing is not called short of what it shows.
+fn shown(what: &str, listed: usize, total: u64) -> String {
+    let listed = listed as u64;
+    if total > listed {
+        format!("showing {listed} of {total} {what} (pass a larger --limit for more)")
+    } else {
+        format!("{listed} {what}")
+    }
 }
 
 /// A parked event, as a JSON line.
@@ -264,7 +297,12 @@ async fn parked(inbox: &Inbox, limit: u32, as_json: bool) -> Outcome {
         }
     }
     if !as_json {
-        let _ = writeln!(out, "{} parked event(s)", events.len());
+        let total = inbox
+            .counts()
+            .await
+            .map_err(failed("count the parked events"))?
+            .parked;
+        let _ = writeln!(out, "{}", shown("parked event(s)", events.len(), total));
     }
     print(&out);
     Ok(0)

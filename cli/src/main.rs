@@ -1,5 +1,6 @@
 //! `kyc-webhooks`: decode, sample, sign, verify and send Spektr and PredictaID
-//! webhook deliveries, without writing code.
+//! webhook deliveries, and operate a `kyc-webhooks-inbox` database, without
+//! writing code.
 //!
 //! ```text
 //! kyc-webhooks sample customer_status_changed            # a Spektr delivery body
@@ -17,6 +18,7 @@
 mod decode;
 mod inbox;
 mod input;
+mod jsontext;
 mod sample;
 mod send;
 mod signature;
@@ -33,16 +35,25 @@ Exit status:
   0  success
   1  the check failed: events rejected (decode), signature invalid (verify),
      a request failed or was answered with a non-2xx status (send), a
-     database call failed or no parked event has the id (inbox)
+     database call failed, no parked event has the id or a dead letter
+     could not be replayed (inbox)
   2  the input or the command line cannot be used: not a delivery, unreadable
      file, missing secret, unknown event type, an inbox that cannot be
      opened, bad arguments";
 
-/// Work with Spektr and PredictaID webhook deliveries: decode captured bodies,
-/// print realistic samples of every event type, sign and verify PredictaID
-/// signatures, and send deliveries to your endpoint.
+/// Work with Spektr and PredictaID webhook deliveries, without writing code
+///
+/// Every command, by family:
+///   decode       what a captured delivery holds, event by event
+///   sample       a realistic delivery of every documented event type
+///   sign/verify  the X-PredictAid-Signature of a body
+///   send         a delivery to your endpoint, with the provider's headers
+///   inbox        a kyc-webhooks-inbox database: counts, dead letters,
+///                parked events, re-queue, replay
+///   completions  a shell completion script
 #[derive(Debug, Parser)]
-#[command(name = "kyc-webhooks", version, after_help = EXIT_CODES, propagate_version = true)]
+#[command(name = "kyc-webhooks", version, after_help = EXIT_CODES, propagate_version = true,
+          verbatim_doc_comment)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

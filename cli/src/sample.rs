@@ -3,10 +3,9 @@
 use std::fmt::Write as _;
 
 use clap::Args;
-use kyc_webhooks::batch::Batch;
 use kyc_webhooks::{predictaid, spektr, testing};
-use serde_json::Value;
 
+use crate::jsontext;
 use crate::{print, print_err, Failure, Outcome, Provider, EXIT_CODES};
 
 /// Print a realistic delivery body of an event type
@@ -35,24 +34,34 @@ pub struct SampleArgs {
     /// not overlap, so this is needed only with --list)
     #[arg(long, value_enum)]
     provider: Option<Provider>,
-    /// The event id (with --count, the first event's; the others get
-    /// distinct ids derived from it)
-    #[arg(long)]
-    id: Option<String>,
-    /// Set a field: a dotted path in the event (`data.newStatus`,
-    /// `data.changes.0.fieldId`, `spektrId`) and a JSON value, or text taken
-    /// as a string (`--set 'data.vat_number="123"'` for a numeric string)
-    #[arg(long = "set", value_name = "FIELD=VALUE")]
-    set: Vec<String>,
-    /// Number of events in a Spektr batch, each with its own id
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100_000))]
-    count: u32,
-    /// Stamp the events with the current time instead of the sample's
-    #[arg(long)]
-    now: bool,
+    #[command(flatten)]
+    overrides: Overrides,
     /// One line of JSON, as the providers send it, instead of indented JSON
     #[arg(long)]
     compact: bool,
+}
+
+/// The changes to a sample's events, for `sample` and `send --sample`.
+#[derive(Debug, Clone, Args)]
+#[group(id = "overrides", multiple = true)]
+pub struct Overrides {
+    /// The event id (with --count, the first event's; the others get
+    /// distinct ids derived from it)
+    #[arg(long)]
+    pub id: Option<String>,
+    /// Set a field: a dotted path in the event (`data.newStatus`,
+    /// `data.changes.0.fieldId`, `spektrId`; in a batch of several events
+    /// `results.1.data.newStatus` for the second one only) and a JSON value,
+    /// or text taken as a string (`--set 'data.vat_number="123"'` for a
+    /// numeric string)
+    #[arg(long = "set", value_name = "FIELD=VALUE")]
+    pub set: Vec<String>,
+    /// Number of events in a Spektr batch, each with its own id
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub count: u32,
+    /// Stamp the events with the current time instead of the sample's
+    #[arg(long)]
+    pub now: bool,
 }
 
 /// A documented type of either provider.
@@ -96,6 +105,18 @@ pub struct Options {
     pub compact: bool,
 }
 
+impl Options {
+    pub fn new(overrides: Overrides, compact: bool) -> Options {
+        Options {
+            id: overrides.id,
+            set: overrides.set,
+            count: overrides.count,
+            now: overrides.now,
+            compact,
+        }
+    }
+}
+
 pub fn run(args: SampleArgs) -> Outcome {
     if args.list {
         print(&list(args.provider));
@@ -103,13 +124,7 @@ pub fn run(args: SampleArgs) -> Outcome {
     }
     let name = args.event_type.as_deref().unwrap_or_default();
     let event_type = AnyType::parse(name, args.provider)?;
-    let options = Options {
-        id: args.id,
-        set: args.set,
-        count: args.count,
-        now: args.now,
-        compact: args.compact,
-    };
+    let options = Options::new(args.overrides, args.compact);
     let mut body = build(event_type, &options)?;
     body.push(b'\n');
     print(&String::from_utf8_lossy(&body));
@@ -142,20 +157,51 @@ pub fn build(event_type: AnyType, options: &Options) -> Result<Vec<u8>, Failure>
         .iter()
         .map(|set| parse_set(set))
         .collect::<Result<Vec<_>, _>>()?;
-    match event_type {
+    if sets.is_empty() {
+        return unchanged(event_type, options);
+    }
+    let text = match event_type {
         AnyType::Spektr(event_type) => {
-            let mut events = Vec::new();
-            for index in 0..options.count {
+            // `results.N.FIELD` changes the batch's event N; any other path
+            // is in the event, and changes every event of the batch.
+            let mut per_event: Vec<Vec<(&Set, usize)>> = vec![Vec::new(); options.count as usize];
+            for set in &sets {
+                if set.path[0] != "results" {
+                    for changes in &mut per_event {
+                        changes.push((set, 0));
+                    }
+                    continue;
+                }
+                let index = set.path.get(1).ok_or_else(|| {
+                    Failure::usage(format!(
+                        "--set {}: name one event of the batch and its field, e.g. --set results.0.data.newStatus=rejected",
+                        set.dotted()
+                    ))
+                })?;
+                let changes = index
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|index| per_event.get_mut(index))
+                    .ok_or_else(|| {
+                        Failure::usage(format!(
+                            "--set {}: `results` is a list of {} item(s) (--count); use an index below that",
+                            set.dotted(),
+                            options.count
+                        ))
+                    })?;
+                changes.push((set, 2));
+            }
+            let mut events = Vec::with_capacity(per_event.len());
+            for (index, changes) in (0u32..).zip(&per_event) {
                 let mut event = testing::spektr::sample(event_type);
                 let base = options.id.clone().unwrap_or_else(|| event.id.clone());
                 event.id = nth_id(&base, index);
                 if options.now {
                     event.timestamp = chrono::Utc::now();
                 }
-                events.push(with_sets(event, &sets, spektr::parse_event)?);
+                events.push(with_sets(&event, changes, spektr::parse_event)?);
             }
-            let batch = Batch::from(events);
-            Ok(render(&batch, options.compact))
+            format!("{{\"results\":[{}]}}", events.join(","))
         }
         AnyType::Predictaid(event_type) => {
             if options.count > 1 {
@@ -170,57 +216,135 @@ pub fn build(event_type: AnyType, options: &Options) -> Result<Vec<u8>, Failure>
             if options.now {
                 event.occurred_at = chrono::Utc::now();
             }
-            let event = with_sets(event, &sets, predictaid::parse)?;
-            Ok(render(&event, options.compact))
+            let changes: Vec<(&Set, usize)> = sets.iter().map(|set| (set, 0)).collect();
+            with_sets(&event, &changes, predictaid::parse)?
+        }
+    };
+    let indent = if options.compact { None } else { Some("  ") };
+    Ok(jsontext::reformat(&text, indent).into_bytes())
+}
+
+/// The body when no `--set` is given: written by serde_json from the typed
+/// events.
+fn unchanged(event_type: AnyType, options: &Options) -> Result<Vec<u8>, Failure> {
+    let render = |result: serde_json::Result<Vec<u8>>| {
+        result.map_err(|e| Failure::usage(format!("cannot write the sample as JSON: {e}")))
+    };
+    match event_type {
+        AnyType::Spektr(event_type) => {
+            let mut events = Vec::new();
+            for index in 0..options.count {
+                let mut event = testing::spektr::sample(event_type);
+                let base = options.id.clone().unwrap_or_else(|| event.id.clone());
+                event.id = nth_id(&base, index);
+                if options.now {
+                    event.timestamp = chrono::Utc::now();
+                }
+                events.push(event);
+            }
+            let batch = kyc_webhooks::batch::Batch::from(events);
+            render(if options.compact {
+                serde_json::to_vec(&batch)
+            } else {
+                serde_json::to_vec_pretty(&batch)
+            })
+        }
+        AnyType::Predictaid(event_type) => {
+            if options.count > 1 {
+                return Err(Failure::usage(
+                    "PredictaID sends one event per delivery: --count is for Spektr batches (run the command once per event)",
+                ));
+            }
+            let mut event = testing::predictaid::sample(event_type);
+            if let Some(id) = &options.id {
+                event.id = id.clone();
+            }
+            if options.now {
+                event.occurred_at = chrono::Utc::now();
+            }
+            render(if options.compact {
+                serde_json::to_vec(&event)
+            } else {
+                serde_json::to_vec_pretty(&event)
+            })
         }
     }
 }
 
-/// An event to print: typed (written in the provider's key order), or, when
-/// `--set` made it undecodable, the JSON as changed.
-enum Out<E> {
-    Typed(E),
-    Broken(Value),
+/// One `--set FIELD=VALUE`: the dotted path, split, and the value as JSON
+/// text.
+#[derive(Debug)]
+struct Set {
+    path: Vec<String>,
+    value: String,
 }
 
-impl<E: serde::Serialize> serde::Serialize for Out<E> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Out::Typed(event) => event.serialize(serializer),
-            Out::Broken(value) => value.serialize(serializer),
-        }
+impl Set {
+    fn dotted(&self) -> String {
+        self.path.join(".")
     }
 }
 
-/// The event after the `--set` changes: decoded again when it still decodes,
-/// else kept as changed, with a warning: a broken event is a fair test of a
-/// handler.
-fn with_sets<E, P>(event: E, sets: &[(Vec<String>, Value)], parse: P) -> Result<Out<E>, Failure>
+/// The event's JSON text after the `--set` changes (each with the number of
+/// its path's leading keys that named the event in the batch): written again
+/// from the typed event when it still decodes, else kept as changed, with a
+/// warning: a broken event is a fair test of a handler. The changes are made
+/// in the text, so a broken event keeps its keys in their order.
+fn with_sets<E, P>(event: &E, sets: &[(&Set, usize)], parse: P) -> Result<String, Failure>
 where
     E: serde::Serialize,
     P: Fn(&[u8]) -> Result<E, kyc_webhooks::Error>,
 {
+    let text = |event: &E| {
+        serde_json::to_string(event)
+            .map_err(|e| Failure::usage(format!("cannot write the sample as JSON: {e}")))
+    };
+    let mut changed = text(event)?;
     if sets.is_empty() {
-        return Ok(Out::Typed(event));
+        return Ok(changed);
     }
-    let mut value = serde_json::to_value(&event).expect("an event serializes");
-    for (path, new) in sets {
-        set_path(&mut value, path, new.clone())?;
+    for (set, skip) in sets {
+        changed = jsontext::set(&changed, &set.path[*skip..], &set.value)
+            .map_err(|error| set_error(set, *skip, error))?;
     }
-    let bytes = serde_json::to_vec(&value).expect("a JSON value serializes");
-    match parse(&bytes) {
-        Ok(event) => Ok(Out::Typed(event)),
+    match parse(changed.as_bytes()) {
+        Ok(event) => text(&event),
         Err(error) => {
             print_err(&format!(
                 "warning: after --set the event no longer decodes ({error}); printing it anyway"
             ));
-            Ok(Out::Broken(value))
+            Ok(changed)
         }
     }
 }
 
+/// Why `set` cannot be made, as a one-line usage error.
+fn set_error(set: &Set, skip: usize, error: jsontext::SetError) -> Failure {
+    let dotted = set.dotted();
+    let upto = |depth: usize| set.path[..skip + depth].join(".");
+    Failure::usage(match error {
+        jsontext::SetError::Missing { depth } => format!(
+            "--set {dotted}: the sample has no `{}` (print the sample to see its fields)",
+            upto(depth + 1)
+        ),
+        jsontext::SetError::Index { depth, len } => format!(
+            "--set {dotted}: `{}` is a list of {len} item(s); use an index below that",
+            upto(depth)
+        ),
+        jsontext::SetError::NotContainer { depth } => {
+            format!(
+                "--set {dotted}: `{}` is not an object or a list",
+                upto(depth)
+            )
+        }
+        jsontext::SetError::Malformed { at } => {
+            format!("--set {dotted}: the event's JSON is malformed at byte {at}")
+        }
+    })
+}
+
 /// `FIELD=VALUE` into a path and a value (JSON, else a string).
-fn parse_set(set: &str) -> Result<(Vec<String>, Value), Failure> {
+fn parse_set(set: &str) -> Result<Set, Failure> {
     let (path, value) = set
         .split_once('=')
         .filter(|(path, _)| !path.is_empty())
@@ -229,55 +353,17 @@ fn parse_set(set: &str) -> Result<(Vec<String>, Value), Failure> {
                 "--set {set:?} has no field: write FIELD=VALUE, e.g. --set data.newStatus=rejected"
             ))
         })?;
-    let value = serde_json::from_str(value).unwrap_or_else(|_| Value::String(value.to_owned()));
-    Ok((path.split('.').map(str::to_owned).collect(), value))
-}
-
-/// Sets the value at `path`, creating the last key of an object if needed.
-fn set_path(target: &mut Value, path: &[String], value: Value) -> Result<(), Failure> {
-    let dotted = path.join(".");
-    let mut node = target;
-    for (depth, key) in path.iter().enumerate() {
-        let last = depth + 1 == path.len();
-        node = match node {
-            Value::Object(map) if last => {
-                map.insert(key.clone(), value);
-                return Ok(());
-            }
-            Value::Object(map) => map.get_mut(key).ok_or_else(|| {
-                Failure::usage(format!(
-                    "--set {dotted}: the sample has no `{}` (print the sample to see its fields)",
-                    path[..=depth].join(".")
-                ))
-            })?,
-            Value::Array(items) => {
-                let len = items.len();
-                let slot = key
-                    .parse::<usize>()
-                    .ok()
-                    .and_then(|index| items.get_mut(index))
-                    .ok_or_else(|| {
-                        Failure::usage(format!(
-                            "--set {dotted}: `{}` is a list of {} item(s); use an index below that",
-                            path[..depth].join("."),
-                            len
-                        ))
-                    })?;
-                if last {
-                    *slot = value;
-                    return Ok(());
-                }
-                slot
-            }
-            _ => {
-                return Err(Failure::usage(format!(
-                    "--set {dotted}: `{}` is not an object or a list",
-                    path[..depth].join(".")
-                )))
-            }
-        };
-    }
-    Ok(())
+    // JSON as written (its keys in the user's order), else a string.
+    let json = value.trim_matches(|c| matches!(c, ' ' | '\t' | '\n' | '\r'));
+    let value = if serde_json::from_str::<serde::de::IgnoredAny>(json).is_ok() {
+        json.to_owned()
+    } else {
+        serde_json::Value::String(value.to_owned()).to_string()
+    };
+    Ok(Set {
+        path: path.split('.').map(str::to_owned).collect(),
+        value,
+    })
 }
 
 /// The `index`-th of distinct ids based on `base`: the base itself first;
@@ -299,16 +385,6 @@ pub fn nth_id(base: &str, index: u32) -> String {
     let (head, tail) = base.split_at(base.len() - 8);
     let number = u32::from_str_radix(tail, 16).expect("8 hex digits");
     format!("{head}{:08x}", number.wrapping_add(index))
-}
-
-/// The body's bytes: indented, or one line.
-fn render<T: serde::Serialize>(value: &T, compact: bool) -> Vec<u8> {
-    if compact {
-        serde_json::to_vec(value)
-    } else {
-        serde_json::to_vec_pretty(value)
-    }
-    .expect("a JSON value serializes")
 }
 
 #[cfg(test)]
@@ -333,17 +409,14 @@ mod tests {
     }
 
     #[test]
-    fn set_reaches_into_lists_and_names_a_missing_field() {
-        let mut value = serde_json::json!({"data": {"changes": [{"fieldId": "a"}]}});
-        let (path, new) = parse_set("data.changes.0.fieldId=b").unwrap();
-        set_path(&mut value, &path, new).unwrap();
-        assert_eq!(value["data"]["changes"][0]["fieldId"], "b");
-        let (path, new) = parse_set("data.nope.x=1").unwrap();
-        let error = set_path(&mut value, &path, new).unwrap_err();
-        assert!(
-            error.message.contains("no `data.nope`"),
-            "{}",
-            error.message
+    fn set_values_are_json_as_written_or_strings() {
+        assert_eq!(
+            parse_set("a.b= {\"z\":1,\"a\":2} ").unwrap().value,
+            "{\"z\":1,\"a\":2}"
         );
+        assert_eq!(parse_set("a=rejected").unwrap().value, "\"rejected\"");
+        assert_eq!(parse_set("a=\"123\"").unwrap().value, "\"123\"");
+        assert!(parse_set("=1").is_err());
+        assert!(parse_set("a").is_err());
     }
 }

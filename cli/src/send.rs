@@ -1,6 +1,8 @@
 //! `kyc-webhooks send`: POST a delivery to an endpoint as the provider would.
 
 use std::collections::BTreeMap;
+use std::error::Error as _;
+use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
@@ -38,15 +40,20 @@ use crate::{print, print_err, Failure, Outcome, Provider, EXIT_CODES};
 #[derive(Debug, Args)]
 #[command(after_help = EXIT_CODES, verbatim_doc_comment)]
 pub struct SendArgs {
-    /// The endpoint, e.g. http://127.0.0.1:3000/webhooks
+    /// The endpoint, e.g. http://127.0.0.1:3000/webhooks (http:// or
+    /// https://)
+    #[arg(value_parser = parse_url)]
     url: String,
     /// The body to send, byte for byte: a file, or - for stdin
-    #[arg(required_unless_present = "sample", conflicts_with = "sample")]
+    #[arg(required_unless_present = "sample", conflicts_with_all = ["sample", "overrides"])]
     file: Option<PathBuf>,
     /// Send the sample of this event type instead of a file (as one line of
-    /// JSON, as the providers send it)
+    /// JSON, as the providers send it), changed by --id, --set, --count and
+    /// --now as `kyc-webhooks sample` changes it
     #[arg(long, value_name = "TYPE")]
     sample: Option<String>,
+    #[command(flatten)]
+    overrides: sample::Overrides,
     /// The provider, instead of recognising it from the body or the type
     #[arg(long, value_enum)]
     provider: Option<Provider>,
@@ -91,11 +98,7 @@ pub fn run(args: SendArgs) -> Outcome {
     let (body, provider, name) = match (&args.sample, &args.file) {
         (Some(type_name), _) => {
             let event_type = AnyType::parse(type_name, args.provider)?;
-            let options = sample::Options {
-                count: 1,
-                compact: true,
-                ..sample::Options::default()
-            };
+            let options = sample::Options::new(args.overrides.clone(), true);
             let provider = match event_type {
                 AnyType::Spektr(_) => Provider::Spektr,
                 AnyType::Predictaid(_) => Provider::Predictaid,
@@ -238,7 +241,7 @@ fn send_one(
                 location,
             })
         })
-        .map_err(|error| error.to_string());
+        .map_err(|error| describe(&error));
     Shot {
         latency: start.elapsed(),
         result,
@@ -258,16 +261,20 @@ fn millis(duration: Duration) -> f64 {
     (duration.as_secs_f64() * 10_000.0).round() / 10.0
 }
 
-/// Prints the result and picks the exit code: 0 when every answer was 2xx.
-/// What the endpoint answered is printed [`escape`]d.
+/// Prints the result and picks the exit code: 0 when every request was
+/// answered with a 2xx. Requests that got no answer (a refused connection, a
+/// timeout) are counted apart: the rate and the latencies are those of the
+/// answered ones. What the endpoint answered is printed [`escape`]d.
 fn report(args: &SendArgs, shots: &[Shot], elapsed: Duration) -> Outcome {
     let mut statuses: BTreeMap<u16, u32> = BTreeMap::new();
     let mut errors: BTreeMap<&str, u32> = BTreeMap::new();
     let mut redirect = None;
+    let mut latencies: Vec<Duration> = Vec::with_capacity(shots.len());
     for shot in shots {
         match &shot.result {
             Ok(answer) => {
                 *statuses.entry(answer.status).or_default() += 1;
+                latencies.push(shot.latency);
                 if let Some(location) = &answer.location {
                     redirect.get_or_insert((answer.status, location));
                 }
@@ -275,20 +282,26 @@ fn report(args: &SendArgs, shots: &[Shot], elapsed: Duration) -> Outcome {
             Err(error) => *errors.entry(error).or_default() += 1,
         }
     }
-    let all_ok = errors.is_empty() && statuses.keys().all(|s| (200..300).contains(s));
-    let mut latencies: Vec<Duration> = shots.iter().map(|s| s.latency).collect();
     latencies.sort();
-    let first = &shots[0];
+    let answered = latencies.len();
+    let failed = shots.len() - answered;
+    let all_ok = failed == 0 && statuses.keys().all(|s| (200..300).contains(s));
+    let Some(first) = shots.first() else {
+        return Err(Failure::check("no request was sent"));
+    };
     if args.json {
+        let latency = |value: f64| if answered == 0 { None } else { Some(value) };
         let record = json!({
             "url": args.url,
             "requests": shots.len(),
+            "answered": answered,
+            "failed": failed,
             "statuses": statuses.iter().map(|(s, n)| (s.to_string(), *n)).collect::<BTreeMap<_, _>>(),
             "errors": errors,
             "latency_ms": {
-                "p50": percentile(&latencies, 0.5),
-                "p99": percentile(&latencies, 0.99),
-                "max": latencies.last().copied().map_or(0.0, millis),
+                "p50": latency(percentile(&latencies, 0.5)),
+                "p99": latency(percentile(&latencies, 0.99)),
+                "max": latencies.last().copied().map(millis),
             },
             "first": match &first.result {
                 Ok(answer) => json!({"status": answer.status, "body": answer.body, "location": answer.location}),
@@ -299,9 +312,8 @@ fn report(args: &SendArgs, shots: &[Shot], elapsed: Duration) -> Outcome {
     } else if shots.len() == 1 {
         match &first.result {
             Ok(answer) => print(&format!(
-                "{} {} in {} ms\n{}{}",
-                answer.status,
-                reason(answer.status),
+                "{} in {} ms\n{}{}",
+                status_line(answer.status),
                 millis(first.latency),
                 escape(&answer.body),
                 if answer.body.is_empty() { "" } else { "\n" }
@@ -314,53 +326,170 @@ fn report(args: &SendArgs, shots: &[Shot], elapsed: Duration) -> Outcome {
             }
         }
     } else {
-        let mut counts: Vec<String> = statuses.iter().map(|(s, n)| format!("{s} x{n}")).collect();
-        counts.extend(errors.iter().map(|(e, n)| format!("{} x{n}", escape(e))));
-        print(&format!(
-            "sent {} request(s) to {}, {} at a time, in {:.2} s ({:.0} per second)\nstatuses: {}\nlatency: p50 {} ms, p99 {} ms, max {} ms\n",
+        let mut out = format!(
+            "sent {} request(s) to {}, {} at a time, in {:.2} s: ",
             shots.len(),
             escape(&args.url),
             args.concurrency.min(args.repeat),
             elapsed.as_secs_f64(),
-            shots.len() as f64 / elapsed.as_secs_f64().max(1e-9),
-            counts.join(", "),
-            percentile(&latencies, 0.5),
-            percentile(&latencies, 0.99),
-            latencies.last().copied().map_or(0.0, millis),
+        );
+        if answered == 0 {
+            out.push_str("none answered");
+        } else {
+            let _ = write!(
+                out,
+                "{answered} answered ({:.0} per second)",
+                answered as f64 / elapsed.as_secs_f64().max(1e-9)
+            );
+        }
+        if failed > 0 {
+            let _ = write!(out, ", {failed} failed");
+        }
+        let counts: Vec<String> = statuses.iter().map(|(s, n)| format!("{s} x{n}")).collect();
+        let _ = writeln!(
+            out,
+            "\nstatuses: {}",
+            if counts.is_empty() {
+                "none".to_owned()
+            } else {
+                counts.join(", ")
+            }
+        );
+        if failed > 0 {
+            let failures: Vec<String> = errors
+                .iter()
+                .map(|(e, n)| format!("{} x{n}", escape(e)))
+                .collect();
+            let _ = writeln!(out, "failed: {}", failures.join(", "));
+        }
+        if answered > 0 {
+            let _ = writeln!(
+                out,
+                "latency: p50 {} ms, p99 {} ms, max {} ms (of the answered requests)",
+                percentile(&latencies, 0.5),
+                percentile(&latencies, 0.99),
+                latencies.last().copied().map_or(0.0, millis),
+            );
+        }
+        print(&out);
+    }
+    if failed > 0 && shots.len() > 1 {
+        print_err(&format!(
+            "error: {failed} of {} request(s) to {} got no answer (is the endpoint running, and the URL right?)",
+            shots.len(),
+            args.url
         ));
     }
     if let Some((status, location)) = redirect {
         print_err(&format!(
-            "error: {} answered {status} {}, to {location}: not followed (send follows no redirect, so that the body and its signature go to no other URL; send to that URL if it is your endpoint)",
+            "error: {} answered {}, to {location}: not followed (send follows no redirect, so that the body and its signature go to no other URL; send to that URL if it is your endpoint)",
             args.url,
-            reason(status)
+            status_line(status)
         ));
     }
     Ok(if all_ok { 0 } else { 1 })
 }
 
-/// The reason phrase of common statuses.
-fn reason(status: u16) -> &'static str {
-    match status {
-        200 => "OK",
-        201 => "Created",
-        202 => "Accepted",
-        204 => "No Content",
-        301 => "Moved Permanently",
-        302 => "Found",
-        303 => "See Other",
-        307 => "Temporary Redirect",
-        308 => "Permanent Redirect",
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not Found",
-        409 => "Conflict",
-        422 => "Unprocessable Entity",
-        429 => "Too Many Requests",
-        500 => "Internal Server Error",
-        502 => "Bad Gateway",
-        503 => "Service Unavailable",
-        _ => "",
+/// A status with its canonical reason phrase (`413 Payload Too Large`), or
+/// alone when it has none (`599`).
+fn status_line(status: u16) -> String {
+    match ureq::http::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|code| code.canonical_reason())
+    {
+        Some(reason) => format!("{status} {reason}"),
+        None => status.to_string(),
+    }
+}
+
+/// A request's error with its whole chain of causes: ureq's message, then
+/// each source that it does not already spell out.
+fn describe(error: &ureq::Error) -> String {
+    let mut message = error.to_string();
+    let mut source: Option<&(dyn std::error::Error + 'static)> = match error {
+        ureq::Error::Io(io) => io.source(),
+        other => std::error::Error::source(other),
+    };
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = cause.source();
+    }
+    message
+}
+
+/// The endpoint URL: an absolute http:// or https:// URL with a host,
+/// checked when the arguments are parsed (a bad one is a usage error, exit
+/// status 2).
+fn parse_url(url: &str) -> Result<String, String> {
+    let Some((scheme, _)) = url.split_once("://") else {
+        return Err(format!("no scheme: write it as http://{url} (or https://)"));
+    };
+    if !matches!(scheme, "http" | "https") {
+        return Err(format!(
+            "the scheme is {scheme}://: send speaks http:// and https://"
+        ));
+    }
+    let uri: ureq::http::Uri = url
+        .parse()
+        .map_err(|e| format!("not a URL ({e}): write it as http://HOST[:PORT]/PATH"))?;
+    if uri.host().is_none_or(str::is_empty) {
+        return Err("no host: write it as http://HOST[:PORT]/PATH".to_owned());
+    }
+    Ok(url.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An error whose message leaves its cause to `source()`.
+    #[derive(Debug)]
+    struct Wrapper(std::io::Error);
+
+    impl std::fmt::Display for Wrapper {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("connecting through the proxy")
+        }
+    }
+
+    impl std::error::Error for Wrapper {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn an_error_is_described_with_its_whole_chain() {
+        let cause =
+            std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused by 10.0.0.1");
+        let error = ureq::Error::Io(std::io::Error::other(Wrapper(cause)));
+        assert_eq!(
+            describe(&error),
+            "io: connecting through the proxy: refused by 10.0.0.1"
+        );
+        // A cause the message already spells out is not repeated.
+        let error = ureq::Error::Io(std::io::Error::other("refused"));
+        assert_eq!(describe(&error), "io: refused");
+    }
+
+    #[test]
+    fn urls_are_checked_without_a_panic() {
+        for url in [
+            "",
+            "://",
+            "http://",
+            "http://[",
+            "https://h:99999/",
+            "ht tp://x",
+            "http://é/",
+        ] {
+            let _ = parse_url(url);
+        }
+        assert!(parse_url("http://127.0.0.1:3000/webhooks").is_ok());
+        assert!(parse_url("https://example.com").is_ok());
     }
 }

@@ -739,3 +739,370 @@ fn send_refuses_a_timeout_it_cannot_wait_for() {
         assert!(stderr(&output).contains("--timeout"), "{}", stderr(&output));
     }
 }
+
+/// The binary, with no secret in its environment, killed after 60 s (exit
+/// status 124) should it hang.
+fn bounded() -> Command {
+    let mut command = Command::new("timeout");
+    command
+        .args(["60", env!("CARGO_BIN_EXE_kyc-webhooks")])
+        .env_remove("PREDICTAID_WEBHOOK_SECRET")
+        .env_remove("KYC_WEBHOOKS_SECRET_FILE");
+    command
+}
+
+fn run_bounded(args: &[&str]) -> Output {
+    run_with(bounded().args(args), b"")
+}
+
+/// A port on 127.0.0.1 that nothing listens on.
+fn dead_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn send_sample_takes_the_id_and_the_other_sample_overrides() {
+    let (url, server) = serve(1, 200, "ok");
+    let output = run_with(
+        bounded()
+            .args([
+                "send",
+                &url,
+                "--sample",
+                "session.created",
+                "--timeout",
+                "10",
+            ])
+            .args([
+                "--id",
+                "evt_custom",
+                "--set",
+                "data.status=processing",
+                "--now",
+            ])
+            .env("PREDICTAID_WEBHOOK_SECRET", "whsec_test"),
+        b"",
+    );
+    assert_code(&output, 0);
+    let request = &server.join().unwrap()[0];
+    assert_eq!(
+        request.header(predictaid::EVENT_ID_HEADER),
+        Some("evt_custom")
+    );
+    let signature = request.header(predictaid::SIGNATURE_HEADER).unwrap();
+    let event = predictaid::construct_event(&request.body, signature, b"whsec_test").unwrap();
+    assert_eq!(event.id, "evt_custom");
+    let body: Value = serde_json::from_slice(&request.body).unwrap();
+    assert_eq!(body["data"]["status"], "processing");
+    assert_ne!(
+        event.occurred_at,
+        testing::predictaid::session_created().occurred_at
+    );
+
+    // A Spektr batch of two, the second event changed alone.
+    let (url, server) = serve(1, 200, "ok");
+    let output = run_bounded(&[
+        "send",
+        &url,
+        "--sample",
+        "customer_status_changed",
+        "--timeout",
+        "10",
+        "--id",
+        "686f58da3b9059f19eb2d0fe",
+        "--count",
+        "2",
+        "--set",
+        "results.1.spektrId=cust_2",
+    ]);
+    assert_code(&output, 0);
+    let request = &server.join().unwrap()[0];
+    let batch = spektr::parse_batch(&request.body).unwrap();
+    let events: Vec<(&str, &str)> = batch
+        .results
+        .iter()
+        .map(|e| (e.id.as_str(), e.spektr_id.as_str()))
+        .collect();
+    assert_eq!(
+        events,
+        [
+            ("686f58da3b9059f19eb2d0fe", "68777232009ac594ff34644f"),
+            ("686f58da3b9059f19eb2d0ff", "cust_2")
+        ]
+    );
+
+    // They change a sample: with a file they are refused.
+    let path = fixture("spektr/batches/all-types.json");
+    let output = run_bounded(&[
+        "send",
+        "http://127.0.0.1:9/",
+        path.to_str().unwrap(),
+        "--id",
+        "x",
+    ]);
+    assert_code(&output, 2);
+    assert!(stderr(&output).contains("--id"), "{}", stderr(&output));
+}
+
+#[test]
+fn sample_set_reaches_one_event_of_a_batch_through_results() {
+    let output = run_bounded(&[
+        "sample",
+        "customer_status_changed",
+        "--count",
+        "3",
+        "--set",
+        "results.1.data.newStatus=rejected",
+    ]);
+    assert_code(&output, 0);
+    assert_eq!(stderr(&output), "");
+    let batch = spektr::parse_batch(&output.stdout).unwrap();
+    let statuses: Vec<Option<spektr::CustomerStatus>> = batch
+        .results
+        .iter()
+        .map(|event| match &event.data {
+            spektr::Payload::CustomerStatusChanged(data) => data.new_status.clone(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            Some(spektr::CustomerStatus::Approved),
+            Some(spektr::CustomerStatus::Rejected),
+            Some(spektr::CustomerStatus::Approved)
+        ]
+    );
+
+    let output = run_bounded(&[
+        "sample",
+        "customer_status_changed",
+        "--count",
+        "3",
+        "--set",
+        "results.3.spektrId=x",
+    ]);
+    assert_code(&output, 2);
+    assert_one_error_line(&output, "`results` is a list of 3 item(s)");
+}
+
+#[test]
+fn sample_set_that_breaks_the_event_keeps_the_key_order() {
+    let good = run_bounded(&["sample", "customer_status_changed", "--compact"]);
+    assert_code(&good, 0);
+    let output = run_bounded(&[
+        "sample",
+        "customer_status_changed",
+        "--compact",
+        "--set",
+        "data.oldStatus=7",
+    ]);
+    assert_code(&output, 0);
+    assert!(
+        stderr(&output).starts_with("warning: after --set the event no longer decodes"),
+        "{}",
+        stderr(&output)
+    );
+    let expected = stdout(&good).replace(r#""oldStatus":"pending""#, r#""oldStatus":7"#);
+    assert_ne!(expected, stdout(&good));
+    assert_eq!(stdout(&output), expected);
+
+    // Indented, the same keys in the same order.
+    let output = run_bounded(&[
+        "sample",
+        "customer_status_changed",
+        "--set",
+        "data.oldStatus=7",
+    ]);
+    assert_code(&output, 0);
+    assert!(stdout(&output).starts_with("{\n  \"results\": [\n    {\n      \"id\": "));
+    assert_eq!(without_whitespace(&stdout(&output)), expected.trim_end());
+}
+
+/// JSON `text` without the whitespace outside its strings.
+fn without_whitespace(text: &str) -> String {
+    let mut out = String::new();
+    let mut in_string = false;
+    let mut escaped = false;
+    for c in text.chars() {
+        if in_string {
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_string = false,
+                _ => {}
+            }
+        } else if c == '"' {
+            in_string = true;
+        } else if c.is_whitespace() {
+            continue;
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[test]
+fn send_repeat_to_a_dead_port_counts_failures_apart_from_answers() {
+    let url = format!("http://127.0.0.1:{}/", dead_port());
+    let output = run_bounded(&["send", &url, "--sample", "step_init", "--repeat", "3"]);
+    assert_code(&output, 1);
+    let text = stdout(&output);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[0].starts_with(&format!("sent 3 request(s) to {url}, 1 at a time, in ")),
+        "{text}"
+    );
+    assert!(lines[0].ends_with(": none answered, 3 failed"), "{text}");
+    assert!(!text.contains("per second"), "{text}");
+    assert_eq!(lines[1], "statuses: none");
+    assert!(lines[2].starts_with("failed: "), "{text}");
+    assert!(lines[2].ends_with(" x3"), "{text}");
+    assert_eq!(lines.len(), 3, "no latency of failed connects: {text}");
+    assert_one_error_line(&output, "3 of 3 request(s)");
+
+    let output = run_bounded(&[
+        "send",
+        &url,
+        "--sample",
+        "step_init",
+        "--repeat",
+        "3",
+        "--json",
+    ]);
+    assert_code(&output, 1);
+    let summary: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(summary["requests"], 3);
+    assert_eq!(summary["answered"], 0);
+    assert_eq!(summary["failed"], 3);
+    assert_eq!(summary["statuses"], serde_json::json!({}));
+    assert_eq!(
+        summary["latency_ms"],
+        serde_json::json!({"p50": null, "p99": null, "max": null})
+    );
+}
+
+#[test]
+fn send_repeat_rates_and_latencies_are_of_the_answered_requests() {
+    let (url, server) = serve(2, 200, "ok");
+    let output = run_bounded(&[
+        "send",
+        &url,
+        "--sample",
+        "step_init",
+        "--repeat",
+        "2",
+        "--json",
+        "--timeout",
+        "10",
+    ]);
+    assert_code(&output, 0);
+    server.join().unwrap();
+    let summary: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(
+        (&summary["answered"], &summary["failed"]),
+        (&2.into(), &0.into())
+    );
+    assert!(
+        summary["latency_ms"]["p50"].as_f64().unwrap() > 0.0,
+        "{summary}"
+    );
+}
+
+#[test]
+fn send_prints_the_canonical_reason_phrase() {
+    for (status, line) in [
+        (413, "413 Payload Too Large in "),
+        (418, "418 I'm a teapot in "),
+        (599, "599 in "),
+    ] {
+        let (url, server) = serve(1, status, "no");
+        let output = run_bounded(&["send", &url, "--sample", "step_init", "--timeout", "10"]);
+        assert_code(&output, 1);
+        server.join().unwrap();
+        assert!(stdout(&output).starts_with(line), "{}", stdout(&output));
+    }
+}
+
+#[test]
+fn send_refuses_a_url_without_http_or_https_as_bad_arguments() {
+    for (url, says) in [
+        (
+            "127.0.0.1:9/webhooks",
+            "no scheme: write it as http://127.0.0.1:9/webhooks",
+        ),
+        ("ftp://127.0.0.1:9/", "send speaks http:// and https://"),
+        ("http:///webhooks", "http://HOST"),
+    ] {
+        let output = run_bounded(&["send", url, "--sample", "step_init"]);
+        assert_code(&output, 2);
+        let err = stderr(&output);
+        assert!(err.starts_with("error: invalid value"), "{err}");
+        assert!(err.contains(says), "{url}: {err}");
+    }
+}
+
+#[test]
+fn a_failed_connect_is_reported_with_its_cause() {
+    let url = format!("http://127.0.0.1:{}/", dead_port());
+    let output = run_bounded(&["send", &url, "--sample", "step_init"]);
+    assert_code(&output, 1);
+    assert_one_error_line(&output, "Connection refused");
+}
+
+#[test]
+fn the_top_level_help_names_every_command_family() {
+    let output = run_bounded(&["--help"]);
+    assert_code(&output, 0);
+    let text = stdout(&output);
+    let about = &text[..text.find("Usage:").unwrap()];
+    for family in [
+        "decode",
+        "sample",
+        "sign/verify",
+        "send",
+        "inbox",
+        "completions",
+    ] {
+        let lines = about
+            .lines()
+            .filter(|line| line.trim_start().starts_with(&format!("{family} ")))
+            .count();
+        assert_eq!(lines, 1, "{family}: {about}");
+    }
+    let output = run_bounded(&["inbox", "--help"]);
+    assert_code(&output, 0);
+    assert!(stdout(&output).contains("Exit status:"));
+}
+
+/// A file of the repository.
+fn repository_file(path: &str) -> String {
+    std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(path)).unwrap()
+}
+
+#[test]
+fn the_readmes_install_the_command_line_with_its_lockfile() {
+    for readme in ["README.md", "../README.md"] {
+        let text = repository_file(readme);
+        assert!(
+            text.contains("cargo install --locked --path cli"),
+            "{readme}"
+        );
+        assert!(!text.contains("cargo install --path cli"), "{readme}");
+    }
+    let readme = repository_file("README.md");
+    assert!(readme.starts_with("# kyc-webhooks-cli\n"), "{readme}");
+}
+
+#[test]
+fn the_receivers_database_is_ignored_by_git() {
+    let ignore = repository_file("../.gitignore");
+    assert!(
+        ignore.lines().any(|line| line == "/webhooks.db*"),
+        "{ignore}"
+    );
+}

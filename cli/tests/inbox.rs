@@ -159,6 +159,11 @@ fn lists_counts_requeues_and_replays(url: &str) {
     assert_eq!(parked[0]["provider"], "spektr");
     assert_eq!(parked[0]["last_error"], "boom");
     assert_eq!(parked[0]["attempts"], 1);
+    let output = inbox(&url, &["parked", "--limit", "1"]);
+    assert_eq!(
+        stdout(&output).lines().last(),
+        Some("showing 1 of 2 parked event(s) (pass a larger --limit for more)")
+    );
 
     let output = inbox(&url, &["dead-letters", "--json"]);
     assert_eq!(output.status.code(), Some(0));
@@ -414,5 +419,51 @@ fn replay_does_not_ingest_a_slice_that_is_not_json() {
         replay,
         serde_json::json!({"dead_letters": 2, "now_events": 0, "already_events": 0, "still_dead": 2, "failed": 0})
     );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn dead_letters_with_a_limit_say_how_many_there_are() {
+    let (dir, url) = empty_inbox();
+    for (index, digest) in ["one", "two", "three"].into_iter().enumerate() {
+        put_dead_letter(&dir, digest, None, "e", b"{", index as i64);
+    }
+    let output = inbox(&url, &["dead-letters", "--limit", "2"]);
+    assert_eq!(output.status.code(), Some(0));
+    let text = stdout(&output);
+    assert_eq!(
+        text.lines().last(),
+        Some("showing 2 of 3 dead letter(s) (pass a larger --limit for more)"),
+        "{text}"
+    );
+    let output = inbox(&url, &["dead-letters"]);
+    assert_eq!(stdout(&output).lines().last(), Some("3 dead letter(s)"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_sqlite_inbox_that_does_not_exist_is_refused_unless_created() {
+    let (dir, _) = database();
+    let path = dir.join("typo.db");
+    let url = format!("sqlite://{}", path.display());
+    let output = inbox(&url, &["stats"]);
+    assert_eq!(output.status.code(), Some(2));
+    let error = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(
+        error.starts_with(&format!(
+            "error: the SQLite database {} does not exist",
+            path.display()
+        )),
+        "{error}"
+    );
+    assert!(error.contains("--create"), "{error}");
+    assert!(!path.exists(), "the command created {}", path.display());
+
+    let stats = ok_json(&inbox(&url, &["--create", "stats", "--json"]));
+    assert_eq!(stats["pending"], 0);
+    assert!(path.exists());
+    // Once it exists, no --create is needed.
+    let stats = ok_json(&inbox(&url, &["stats", "--json"]));
+    assert_eq!(stats["dead_letters"], 0);
     std::fs::remove_dir_all(&dir).unwrap();
 }
