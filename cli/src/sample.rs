@@ -192,36 +192,56 @@ pub fn build(event_type: AnyType, options: &Options) -> Result<Vec<u8>, Failure>
                 changes.push((set, 2));
             }
             let mut events = Vec::with_capacity(per_event.len());
-            for (index, changes) in (0u32..).zip(&per_event) {
-                let mut event = testing::spektr::sample(event_type);
-                let base = options.id.clone().unwrap_or_else(|| event.id.clone());
-                event.id = nth_id(&base, index);
-                if options.now {
-                    event.timestamp = chrono::Utc::now();
-                }
-                events.push(with_sets(&event, changes, spektr::parse_event)?);
+            for (event, changes) in spektr_samples(event_type, options).iter().zip(&per_event) {
+                events.push(with_sets(event, changes, spektr::parse_event)?);
             }
             format!("{{\"results\":[{}]}}", events.join(","))
         }
         AnyType::Predictaid(event_type) => {
-            if options.count > 1 {
-                return Err(Failure::usage(
-                    "PredictaID sends one event per delivery: --count is for Spektr batches (run the command once per event)",
-                ));
-            }
-            let mut event = testing::predictaid::sample(event_type);
-            if let Some(id) = &options.id {
-                event.id = id.clone();
-            }
-            if options.now {
-                event.occurred_at = chrono::Utc::now();
-            }
+            let event = predictaid_sample(event_type, options)?;
             let changes: Vec<(&Set, usize)> = sets.iter().map(|set| (set, 0)).collect();
             with_sets(&event, &changes, predictaid::parse)?
         }
     };
     let indent = if options.compact { None } else { Some("  ") };
     Ok(jsontext::reformat(&text, indent).into_bytes())
+}
+
+/// The `--count` Spektr samples of a batch, with `--id` (numbered) and
+/// `--now` applied.
+fn spektr_samples(event_type: spektr::EventType, options: &Options) -> Vec<spektr::Event> {
+    (0..options.count)
+        .map(|index| {
+            let mut event = testing::spektr::sample(event_type);
+            let base = options.id.clone().unwrap_or_else(|| event.id.clone());
+            event.id = nth_id(&base, index);
+            if options.now {
+                event.timestamp = chrono::Utc::now();
+            }
+            event
+        })
+        .collect()
+}
+
+/// The one PredictaID sample, with `--id` and `--now` applied; `--count`
+/// above 1 is refused (one event per delivery).
+fn predictaid_sample(
+    event_type: predictaid::EventType,
+    options: &Options,
+) -> Result<predictaid::Event, Failure> {
+    if options.count > 1 {
+        return Err(Failure::usage(
+            "PredictaID sends one event per delivery: --count is for Spektr batches (run the command once per event)",
+        ));
+    }
+    let mut event = testing::predictaid::sample(event_type);
+    if let Some(id) = &options.id {
+        event.id = id.clone();
+    }
+    if options.now {
+        event.occurred_at = chrono::Utc::now();
+    }
+    Ok(event)
 }
 
 /// The body when no `--set` is given: written by serde_json from the typed
@@ -232,17 +252,7 @@ fn unchanged(event_type: AnyType, options: &Options) -> Result<Vec<u8>, Failure>
     };
     match event_type {
         AnyType::Spektr(event_type) => {
-            let mut events = Vec::new();
-            for index in 0..options.count {
-                let mut event = testing::spektr::sample(event_type);
-                let base = options.id.clone().unwrap_or_else(|| event.id.clone());
-                event.id = nth_id(&base, index);
-                if options.now {
-                    event.timestamp = chrono::Utc::now();
-                }
-                events.push(event);
-            }
-            let batch = kyc_webhooks::batch::Batch::from(events);
+            let batch = kyc_webhooks::batch::Batch::from(spektr_samples(event_type, options));
             render(if options.compact {
                 serde_json::to_vec(&batch)
             } else {
@@ -250,18 +260,7 @@ fn unchanged(event_type: AnyType, options: &Options) -> Result<Vec<u8>, Failure>
             })
         }
         AnyType::Predictaid(event_type) => {
-            if options.count > 1 {
-                return Err(Failure::usage(
-                    "PredictaID sends one event per delivery: --count is for Spektr batches (run the command once per event)",
-                ));
-            }
-            let mut event = testing::predictaid::sample(event_type);
-            if let Some(id) = &options.id {
-                event.id = id.clone();
-            }
-            if options.now {
-                event.occurred_at = chrono::Utc::now();
-            }
+            let event = predictaid_sample(event_type, options)?;
             render(if options.compact {
                 serde_json::to_vec(&event)
             } else {
