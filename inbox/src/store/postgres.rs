@@ -220,6 +220,14 @@ impl Postgres {
         }
     }
 
+    /// Puts a connection back in the pool after a call, unless the call
+    /// timed out: such a connection may be stuck mid-message.
+    fn checkin_after<T>(&self, client: Client, result: &Result<T>) {
+        if !matches!(result, Err(Error::Timeout { .. })) {
+            self.checkin(client);
+        }
+    }
+
     fn checkin(&self, client: Client) {
         if client.is_closed() {
             return;
@@ -236,8 +244,12 @@ impl Postgres {
         max_attempts: u32,
     ) -> Result<Option<Claimed>> {
         let mut client = self.checkout().await?;
-        let result = claim_on(&mut client, &token, lease, max_attempts).await;
-        self.checkin(client);
+        let result = within(
+            "claiming an event",
+            claim_on(&mut client, &token, lease, max_attempts),
+        )
+        .await;
+        self.checkin_after(client, &result);
         Ok(result?.map(|(seq, epoch, event)| Claimed {
             seq,
             token,
@@ -266,23 +278,26 @@ impl Postgres {
         params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
     ) -> Result<bool> {
         let mut client = self.checkout().await?;
-        let result = async {
-            let tx = client.transaction().await?;
-            tx.query(lock, lock_params).await?;
-            let changed = tx.query_opt(update, params).await?;
-            if let Some(row) = &changed {
-                tx.execute(
-                    "SELECT inbox_refresh_subject($1, $2)",
-                    &[&row.get::<_, &str>(0), &row.get::<_, &str>(1)],
-                )
-                .await?;
-            }
-            tx.commit().await?;
-            Ok::<_, tokio_postgres::Error>(changed.is_some())
-        }
+        let result = within(context, async {
+            let run = async {
+                let tx = client.transaction().await?;
+                tx.query(lock, lock_params).await?;
+                let changed = tx.query_opt(update, params).await?;
+                if let Some(row) = &changed {
+                    tx.execute(
+                        "SELECT inbox_refresh_subject($1, $2)",
+                        &[&row.get::<_, &str>(0), &row.get::<_, &str>(1)],
+                    )
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok::<_, tokio_postgres::Error>(changed.is_some())
+            };
+            run.await.map_err(Error::postgres(context))
+        })
         .await;
-        self.checkin(client);
-        result.map_err(Error::postgres(context))
+        self.checkin_after(client, &result);
+        result
     }
 
     /// [`Self::update_and_refresh`] of the running event `seq`.
@@ -319,10 +334,7 @@ impl Postgres {
                 .map_err(Error::postgres(context))
         })
         .await;
-        // A connection that timed out may be stuck mid-message: not reused.
-        if !matches!(result, Err(Error::Timeout { .. })) {
-            self.checkin(client);
-        }
+        self.checkin_after(client, &result);
         result
     }
 
@@ -340,9 +352,7 @@ impl Postgres {
                 .map_err(Error::postgres(context))
         })
         .await;
-        if !matches!(result, Err(Error::Timeout { .. })) {
-            self.checkin(client);
-        }
+        self.checkin_after(client, &result);
         result
     }
 
@@ -943,26 +953,23 @@ async fn write_isolated(client: &mut Client, group: &[Job]) -> Result<GroupAnswe
             .batch_execute("ROLLBACK TO SAVEPOINT inbox_job")
             .await
             .map_err(Error::postgres("rolling back to a savepoint"))?;
-        let mut written = Vec::with_capacity(job.rows.len());
-        let mut failed = None;
-        for row in &job.rows {
-            match insert_one(&mut job_tx, row).await {
-                Ok(w) => written.push(w),
-                Err(error) => {
-                    failed = Some(error);
-                    break;
-                }
+        let written = async {
+            let mut written = Vec::with_capacity(job.rows.len());
+            for row in &job.rows {
+                written.push(insert_one(&mut job_tx, row).await?);
             }
+            Ok::<_, Error>(written)
         }
-        match failed {
-            None => {
+        .await;
+        match written {
+            Ok(written) => {
                 job_tx
                     .commit()
                     .await
                     .map_err(Error::postgres("releasing a savepoint"))?;
                 answers.push(Ok(written));
             }
-            Some(error) => {
+            Err(error) => {
                 job_tx
                     .rollback()
                     .await

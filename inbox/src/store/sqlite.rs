@@ -781,25 +781,19 @@ fn write_isolated(conn: &mut Connection, group: &[Job]) -> Result<GroupAnswers> 
         let mut job_sp = tx
             .savepoint()
             .map_err(Error::sqlite("making a savepoint"))?;
-        let mut written = Vec::with_capacity(job.rows.len());
-        let mut failed = None;
-        for row in &job.rows {
-            match insert_one(&mut job_sp, row, received_at) {
-                Ok(w) => written.push(w),
-                Err(error) => {
-                    failed = Some(error);
-                    break;
-                }
-            }
-        }
-        match failed {
-            None => {
+        let written: Result<Vec<Written>> = job
+            .rows
+            .iter()
+            .map(|row| insert_one(&mut job_sp, row, received_at))
+            .collect();
+        match written {
+            Ok(written) => {
                 job_sp
                     .commit()
                     .map_err(Error::sqlite("releasing a savepoint"))?;
                 answers.push(Ok(written));
             }
-            Some(error) if is_about_a_job(&error) => {
+            Err(error) if is_about_a_job(&error) => {
                 job_sp
                     .rollback()
                     .map_err(Error::sqlite("rolling back to a savepoint"))?;
@@ -807,7 +801,7 @@ fn write_isolated(conn: &mut Connection, group: &[Job]) -> Result<GroupAnswers> 
                 answers.push(Err(error.to_string()));
             }
             // Not about this job: the disk, the file. The whole group fails.
-            Some(error) => return Err(error),
+            Err(error) => return Err(error),
         }
     }
     tx.commit().map_err(Error::sqlite("committing"))?;
