@@ -39,10 +39,9 @@
 //! # Memory
 //!
 //! Decoding a Spektr body takes at most 16 times the body's size in heap,
-//! however many and however small the items of its `results` are (the
-//! README names the one shape not yet bounded: a typed array inside an
-//! event, such as `tags`, of tiny elements), and the delivery the handler
-//! gets holds no more
+//! however many and however small the items of its `results` are, and
+//! however many elements its events' typed arrays hold; the delivery the
+//! handler gets holds no more
 //! (see [`batch::parse_lenient`](crate::batch::parse_lenient)): a body of
 //! more items than valid events could fill is refused with 400. With
 //! [`DEFAULT_BODY_LIMIT`], a request takes at most about 272 MiB (the body

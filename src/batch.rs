@@ -5,6 +5,7 @@
 //! [`parse_lenient`] decodes each event on its own, so that a broken event is
 //! handed back raw, as a [`Rejected`], while every good event around it is kept.
 
+use std::borrow::Cow;
 use std::fmt::{self, Write as _};
 use std::marker::PhantomData;
 
@@ -16,7 +17,7 @@ use serde_json::Value;
 use serde_path_to_error::Segment;
 
 use crate::error::{Error, Lines};
-use crate::wire::{set_once, Key};
+use crate::wire::{budget, set_once, Key};
 use crate::{Provider, RawJson, WebhookEvent};
 
 /// A batch of events, `{"results": [...]}`.
@@ -157,8 +158,10 @@ pub fn parse<E: WebhookEvent>(body: &[u8]) -> Result<Batch<E>, Error> {
 /// Peak heap while decoding and holding the result is at most 16 times the
 /// body, however many and however small the items of `results` are
 /// (measured by `tests/memory.rs` on 16 MiB bodies; the README lists the
-/// figures, and the one shape not yet bounded: a typed array inside an
-/// event, such as `tags`, of tiny elements). Each item takes a slot the size of
+/// figures). A typed array inside an event (`tags`, `changes`) whose
+/// buffers would pass 4 times the event's text, after a free 64 KiB, fails
+/// its event (an element costs its whole struct however short its text:
+/// `{}` is a `Tag`). Each item takes a slot the size of
 /// an event (`size_of::<Result<E, Rejected>>()`, 520 bytes for a Spektr
 /// event), so a body of more items than valid events could fill it (more
 /// than one per 61 bytes for Spektr, the shortest valid event; 128 for
@@ -220,9 +223,11 @@ fn decode_whole<E: WebhookEvent>(body: &[u8]) -> Whole<E> {
         event: PhantomData,
     };
     let mut deserializer = serde_json::Deserializer::from_str(text);
-    let decoded = deserializer
-        .deserialize_map(ResultsVisitor(&seed))
-        .and_then(|results| deserializer.end().map(|()| results));
+    let decoded = budget::within(body.len(), || {
+        deserializer
+            .deserialize_map(ResultsVisitor(&seed))
+            .and_then(|results| deserializer.end().map(|()| results))
+    });
     match decoded {
         Ok(results) => Whole::Decoded(Batch { results }),
         Err(_) if seed.over.get() => Whole::OverBudget,
@@ -482,7 +487,7 @@ fn decode<E: WebhookEvent>(
     event: &RawValue,
 ) -> Result<E, Error> {
     let text = event.get();
-    serde_json::from_str(text).map_err(|e| {
+    budget::within(text.len(), || serde_json::from_str(text)).map_err(|e| {
         let path = failing_path::<E>(text, format!("results[{index}]"));
         // The event's text is a slice of `body`: its offset gives its position.
         let offset = (text.as_ptr() as usize).wrapping_sub(body.as_ptr() as usize);
@@ -499,7 +504,7 @@ fn decode<E: WebhookEvent>(
 
 /// Decodes a body that is one event (not a batch).
 pub(crate) fn parse_single<E: WebhookEvent>(body: &[u8]) -> Result<E, Error> {
-    read_json(body).map_err(|e| {
+    budget::within(body.len(), || read_json(body)).map_err(|e| {
         let text = std::str::from_utf8(body).ok();
         let event_type = text.and_then(|text| type_name(text, E::TYPE_KEY));
         let path = text.and_then(|text| failing_path::<E>(text, String::new()));
@@ -540,29 +545,54 @@ fn type_name(text: &str, type_key: &str) -> Option<String> {
 /// decode as `E`, found by decoding it again with the path tracked. Runs on
 /// the error path only, so successful decoding pays nothing for it.
 fn failing_path<E: WebhookEvent>(text: &str, prefix: String) -> Option<String> {
-    let direct =
+    let direct = budget::within(text.len(), || {
         serde_path_to_error::deserialize::<_, E>(&mut serde_json::Deserializer::from_str(text))
-            .err()?;
+    })
+    .err()?;
     if direct.path().iter().next().is_some() {
         return render_path(prefix, direct.path());
     }
     // A failure at the root may come from `data` that preceded the event type
     // and so was decoded late, from a buffer, where no path is tracked. Decode
-    // once more with the type key moved first. (Duplicate keys are lost in the
-    // `Value`, but those fail in the direct pass with a path.)
-    let type_key = E::TYPE_KEY;
-    let Ok(Value::Object(object)) = serde_json::from_str::<Value>(text) else {
+    // once more with the type key moved first: the members as their texts
+    // (borrowed, no tree), reordered. (Duplicate keys fail in the direct
+    // pass with a path.)
+    let Ok(Members(mut members)) = serde_json::from_str::<Members<'_>>(text) else {
         return render_path(prefix, direct.path());
     };
-    let mut entries: Vec<(String, Value)> = object.into_iter().collect();
-    if let Some(at) = entries.iter().position(|(key, _)| key == type_key) {
-        let entry = entries.remove(at);
-        entries.insert(0, entry);
+    if let Some(at) = members.iter().position(|(key, _)| key == E::TYPE_KEY) {
+        let member = members.remove(at);
+        members.insert(0, member);
     }
-    let reordered = MapDeserializer::<_, serde_json::Error>::new(entries.into_iter());
-    match serde_path_to_error::deserialize::<_, E>(reordered) {
+    let reordered = MapDeserializer::<_, serde_json::Error>::new(members.into_iter());
+    match budget::within(text.len(), || {
+        serde_path_to_error::deserialize::<_, E>(reordered)
+    }) {
         Err(e) if e.path().iter().next().is_some() => render_path(prefix, e.path()),
         _ => render_path(prefix, direct.path()),
+    }
+}
+
+/// An object's members in order, each value as its text.
+struct Members<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
+
+impl<'de> Deserialize<'de> for Members<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct MembersVisitor;
+        impl<'de> Visitor<'de> for MembersVisitor {
+            type Value = Members<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members<'de>, A::Error> {
+                let mut members = Vec::new();
+                while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+                    members.push((key, map.next_value::<&'de RawValue>()?));
+                }
+                Ok(Members(members))
+            }
+        }
+        deserializer.deserialize_map(MembersVisitor)
     }
 }
 

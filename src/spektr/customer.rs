@@ -176,7 +176,7 @@ record! {
     pub struct CustomerRecordChanged {
         required {
             /// The fields that changed (`changes`).
-            changes: Vec<FieldChange> = "changes",
+            changes: Vec<FieldChange> = "changes" as list,
             /// What made the change (`method`).
             method: Method = "method",
         }

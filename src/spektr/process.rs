@@ -95,7 +95,7 @@ record! {
             /// ID of the execution of the process (`contextId`).
             context_id: String = "contextId",
             /// The customer's tags (`tags`).
-            tags: Vec<Tag> = "tags",
+            tags: Vec<Tag> = "tags" as list,
         }
         optional {
             /// Value passed to the onboarding process through a query parameter (`reference`).

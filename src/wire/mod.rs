@@ -17,6 +17,7 @@ use serde_json::value::RawValue;
 
 use crate::raw::{decode_buffered, unknown_data};
 
+pub(crate) mod budget;
 pub(crate) mod enums;
 pub(crate) mod event_type;
 pub(crate) mod record;

@@ -27,6 +27,8 @@
 //!   absent is `None`, `null` is `Some(RawJson::null())`.
 //! - `as millis` reads and writes a `DateTime<Utc>` as epoch milliseconds.
 //! - `as object` reads a `RawJson` that must be a JSON object.
+//! - `as list` reads a `Vec` under the memory budget of typed arrays
+//!   ([`budget`](crate::wire::budget)); every `Vec` field uses it.
 //! - A key that appears twice is an error; any other key goes to `extra`.
 
 /// Reads one required field's value.
@@ -39,6 +41,9 @@ macro_rules! de_required {
     };
     ($map:ident, $ty:ty, object) => {
         $map.next_value::<$crate::raw::RawObject>()?.0
+    };
+    ($map:ident, $ty:ty, list) => {
+        $map.next_value::<$crate::wire::budget::List<_>>()?.0
     };
 }
 
@@ -61,6 +66,9 @@ macro_rules! ser_field {
         serde::ser::SerializeMap::serialize_entry(&mut $map, $wire, $value)?
     };
     ($map:ident, $wire:literal, $value:expr, object) => {
+        serde::ser::SerializeMap::serialize_entry(&mut $map, $wire, $value)?
+    };
+    ($map:ident, $wire:literal, $value:expr, list) => {
         serde::ser::SerializeMap::serialize_entry(&mut $map, $wire, $value)?
     };
     ($map:ident, $wire:literal, $value:expr, millis) => {
