@@ -20,6 +20,7 @@ on_both_backends!(
     an_event_older_than_a_held_head_waits_for_the_holder_then_comes_first,
     the_migration_indexes_the_subjects_of_events_already_stored,
     a_handler_that_ignores_cancellation_is_aborted_when_its_lease_is_lost,
+    a_lease_that_cannot_be_renewed_until_it_expires_stops_its_handler,
     dropping_handle_next_aborts_the_handler,
     an_event_abandoned_max_attempts_times_is_parked_by_the_next_claim,
     fencing_tokens_increase_across_claims_even_after_a_requeue,
@@ -364,6 +365,82 @@ async fn a_handler_that_ignores_cancellation_is_aborted_when_its_lease_is_lost(d
     assert!(
         !finished.load(Ordering::SeqCst),
         "the handler went on after its lease was lost"
+    );
+}
+
+/// The store answers every renewal with an error (not a refusal): the worker
+/// keeps trying while the lease holds, and when it expires the handler is
+/// cancelled and aborted, before anyone else may claim the event.
+async fn a_lease_that_cannot_be_renewed_until_it_expires_stops_its_handler(db: &Db) {
+    let inbox = Inbox::open(&db.url).await.unwrap();
+    inbox
+        .ingest_spektr(batch(&[spektr_event("stuck", "c", 1)]))
+        .await
+        .unwrap();
+    // Renewing a lease is the one update that keeps a running event running
+    // with a new `lease_until`: make exactly that fail.
+    if db.is_postgres() {
+        db.execute(
+            "CREATE FUNCTION fail_renewal() RETURNS trigger LANGUAGE plpgsql AS
+             $$ BEGIN RAISE EXCEPTION 'injected: the lease cannot be renewed'; END $$;
+             CREATE TRIGGER fail_renewal BEFORE UPDATE OF lease_until ON inbox_events
+             FOR EACH ROW WHEN (OLD.state = 'running' AND NEW.state = 'running')
+             EXECUTE FUNCTION fail_renewal();",
+        )
+        .await;
+    } else {
+        db.execute(
+            "CREATE TRIGGER fail_renewal BEFORE UPDATE OF lease_until ON inbox_events
+             WHEN OLD.state = 'running' AND NEW.state = 'running'
+             BEGIN SELECT RAISE(ABORT, 'injected: the lease cannot be renewed'); END;",
+        )
+        .await;
+    }
+    let started = Arc::new(AtomicBool::new(false));
+    let finished = Arc::new(AtomicBool::new(false));
+    let token: Arc<Mutex<Option<CancellationToken>>> = Arc::default();
+    let handler = {
+        let (started, finished, token) = (started.clone(), finished.clone(), token.clone());
+        Handler::new(move |d: Delivered| {
+            *token.lock().unwrap() = Some(d.cancellation().clone());
+            let (started, finished) = (started.clone(), finished.clone());
+            async move {
+                started.store(true, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(3_000)).await;
+                finished.store(true, Ordering::SeqCst);
+                Ok::<(), String>(())
+            }
+        })
+    };
+    let lease = Duration::from_millis(900);
+    let options = WorkerOptions { lease, ..opts() };
+    let began = Instant::now();
+    let worker = {
+        let (inbox, options) = (inbox.clone(), options.clone());
+        tokio::spawn(async move { inbox.handle_next(&options, &handler).await })
+    };
+    until_set(&started).await;
+    let handled = timeout(Duration::from_secs(5), worker)
+        .await
+        .expect("handle_next never returned")
+        .unwrap()
+        .unwrap();
+    let stopped_after = began.elapsed();
+    assert_eq!(handled, Handled::LeaseLost);
+    // Not at the first failed renewal (a third of the lease): at expiry.
+    assert!(
+        stopped_after >= lease - Duration::from_millis(100),
+        "stopped after {stopped_after:?}, before the lease of {lease:?} ran out"
+    );
+    assert!(
+        stopped_after < Duration::from_millis(2_500),
+        "stopped after {stopped_after:?}, long after the lease of {lease:?} ran out"
+    );
+    assert!(token.lock().unwrap().clone().unwrap().is_cancelled());
+    tokio::time::sleep_until(began + Duration::from_millis(3_600)).await;
+    assert!(
+        !finished.load(Ordering::SeqCst),
+        "the handler went on after its lease ran out"
     );
 }
 
