@@ -107,6 +107,10 @@ fn inbox_lists_counts_requeues_and_replays_on_sqlite() {
 }
 
 #[test]
+#[cfg_attr(
+    not(kyc_webhooks_test_postgres),
+    ignore = "set KYC_WEBHOOKS_TEST_POSTGRES when building the tests to run them on PostgreSQL"
+)]
 fn inbox_lists_counts_requeues_and_replays_on_postgres() {
     let Ok(admin) = std::env::var("KYC_WEBHOOKS_TEST_POSTGRES") else {
         eprintln!("PostgreSQL test skipped: KYC_WEBHOOKS_TEST_POSTGRES is not set");

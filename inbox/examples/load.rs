@@ -19,8 +19,8 @@
 //! claim the workers make meanwhile must step over that subject.
 //!
 //! ```text
-//! cargo run --release -p kyc-webhooks-inbox --example load -- sqlite [postgres://root@127.0.0.1:5432/test]
-//! cargo run --release -p kyc-webhooks-inbox --example load -- --backlog 500000 --workers 1 sqlite
+//! cargo run --release -p kyc-webhooks-inbox --features receiver --example load -- sqlite [postgres://root@127.0.0.1:5432/test]
+//! cargo run --release -p kyc-webhooks-inbox --features receiver --example load -- --backlog 500000 --workers 1 sqlite
 //! ```
 
 use std::sync::atomic::{AtomicU64, Ordering};

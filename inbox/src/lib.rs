@@ -71,7 +71,19 @@
 //! workers.shutdown().await;
 //! # Ok(()) }
 //! ```
+//!
+//! # Cargo features
+//!
+//! - `receiver` (off by default): the HTTP receiver, the `receiver` module (`serve`
+//!   and its `Config`), and the `kyc-webhooks-receiver` binary, with what
+//!   only they need (clap, tracing-subscriber, hyper, tower). Install the
+//!   binary with `cargo install kyc-webhooks-inbox --locked --features receiver`.
 #![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+/// The core crate, [`kyc_webhooks`], re-exported so that one dependency on
+/// this crate names both: `kyc_webhooks_inbox::kyc_webhooks::spektr::Event`.
+pub use kyc_webhooks;
 
 use std::fmt;
 use std::sync::Arc;
@@ -83,6 +95,8 @@ use tokio::sync::Notify;
 mod decode;
 mod error;
 mod ingest;
+#[cfg(feature = "receiver")]
+#[cfg_attr(docsrs, doc(cfg(feature = "receiver")))]
 pub mod receiver;
 mod recover;
 mod store;

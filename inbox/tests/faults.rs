@@ -149,6 +149,10 @@ async fn a_delivery_the_database_refuses_fails_alone(db: &Db) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(kyc_webhooks_test_postgres),
+    ignore = "set KYC_WEBHOOKS_TEST_POSTGRES when building the tests to run them on PostgreSQL"
+)]
 async fn postgres_a_row_refused_for_its_content_is_dead_lettered_and_its_neighbours_stored() {
     let Some(db) = Db::postgres().await else {
         return;
@@ -179,6 +183,10 @@ async fn postgres_a_row_refused_for_its_content_is_dead_lettered_and_its_neighbo
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(
+    not(kyc_webhooks_test_postgres),
+    ignore = "set KYC_WEBHOOKS_TEST_POSTGRES when building the tests to run them on PostgreSQL"
+)]
 async fn postgres_receivers_storing_the_same_events_in_different_orders_never_fail() {
     let Some(db) = Db::postgres().await else {
         return;
@@ -294,6 +302,10 @@ impl Proxy {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(kyc_webhooks_test_postgres),
+    ignore = "set KYC_WEBHOOKS_TEST_POSTGRES when building the tests to run them on PostgreSQL"
+)]
 async fn postgres_a_silent_connection_gives_503_within_10_s_and_storing_resumes_by_itself() {
     let Some(db) = Db::postgres().await else {
         return;
@@ -456,6 +468,10 @@ async fn sqlite_recovers_from_a_full_disk_without_a_restart_and_its_wal_stays_sm
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(kyc_webhooks_test_postgres),
+    ignore = "set KYC_WEBHOOKS_TEST_POSTGRES when building the tests to run them on PostgreSQL"
+)]
 async fn postgres_sslmode_is_honoured() {
     let Some(db) = Db::postgres().await else {
         return;

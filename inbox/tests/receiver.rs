@@ -348,6 +348,10 @@ async fn no_2xx_once_the_database_is_gone_and_every_2xx_survives_a_restart() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(kyc_webhooks_test_postgres),
+    ignore = "set KYC_WEBHOOKS_TEST_POSTGRES when building the tests to run them on PostgreSQL"
+)]
 async fn one_event_sent_50_times_at_once_to_two_receivers_on_postgres_is_stored_once() {
     let Some(db) = Db::postgres().await else {
         return;
@@ -569,6 +573,10 @@ async fn kill_9_of_a_receiver_and_a_worker_under_load_on_sqlite() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(kyc_webhooks_test_postgres),
+    ignore = "set KYC_WEBHOOKS_TEST_POSTGRES when building the tests to run them on PostgreSQL"
+)]
 async fn kill_9_of_a_receiver_and_a_worker_under_load_on_postgres() {
     if let Some(db) = Db::postgres().await {
         kill_9_under_load(&db).await;

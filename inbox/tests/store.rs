@@ -549,6 +549,10 @@ async fn sqlite_refuses_to_acknowledge_once_its_file_is_gone() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(kyc_webhooks_test_postgres),
+    ignore = "set KYC_WEBHOOKS_TEST_POSTGRES when building the tests to run them on PostgreSQL"
+)]
 async fn postgres_writer_reconnects_after_its_connection_is_lost() {
     let Some(db) = Db::postgres().await else {
         return;

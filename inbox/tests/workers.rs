@@ -692,6 +692,10 @@ fn dropping_workers_stops_them_on_sqlite() {
 }
 
 #[test]
+#[cfg_attr(
+    not(kyc_webhooks_test_postgres),
+    ignore = "set KYC_WEBHOOKS_TEST_POSTGRES when building the tests to run them on PostgreSQL"
+)]
 fn dropping_workers_stops_them_on_postgres() {
     dropping_workers_stops_them(|| {
         tokio::runtime::Builder::new_current_thread()

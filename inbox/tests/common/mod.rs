@@ -193,6 +193,10 @@ macro_rules! on_both_backends {
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[cfg_attr(
+                not(kyc_webhooks_test_postgres),
+                ignore = "set KYC_WEBHOOKS_TEST_POSTGRES when building the tests to run them on PostgreSQL"
+            )]
             async fn postgres() {
                 if let Some(db) = $crate::common::Db::postgres().await {
                     super::$name(&db).await;
