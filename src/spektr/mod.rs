@@ -70,7 +70,7 @@ pub use step::Step;
 /// text with its error: store [`raw_json`](Rejected::raw_json) in a
 /// dead-letter queue and replay it with [`parse_event`].
 ///
-/// The same type as [`batch::Rejected`](crate::batch::Rejected), named here
+/// The same type as [`batch::Rejected`], named here
 /// so that a Spektr handler needs only this module. (PredictaID delivers one
 /// event per request, so `predictaid` has no batch and no `Rejected`: a
 /// broken PredictaID body is an [`Error`].)
