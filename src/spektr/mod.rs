@@ -3,9 +3,12 @@
 //! Spektr delivers events in batches, `{"results": [event, ...]}`; each event
 //! has the common fields (`id`, `spektrId`, `eventType`, `timestamp`,
 //! `workspaceId`) and a `data` object whose shape depends on `eventType`.
-//! [`parse_batch`] decodes a delivery into [`Event`]s, whose
-//! [`data`](Event::data) is a [`Payload`] to `match` on: one variant per
-//! documented type, with its typed data.
+//! [`parse_batch_lenient`] decodes a delivery event by event into [`Event`]s,
+//! whose [`data`](Event::data) is a [`Payload`] to `match` on (one variant
+//! per documented type, with its typed data), and hands a broken event back
+//! as a [`Rejected`] with its raw text, so that it cannot cost the good ones
+//! around it. ([`parse_batch`] is the strict form: the first broken event
+//! fails the call.)
 //!
 //! ```
 //! use kyc_webhooks::spektr::{self, CustomerStatus, Payload};
@@ -19,7 +22,15 @@
 //!              "score": 0, "contextId": "686f589e1926bef99eda763e", "tags": []}
 //! }]}"#;
 //!
-//! for event in spektr::parse_batch(body)? {
+//! for item in spektr::parse_batch_lenient(body)? {
+//!     let event = match item {
+//!         Ok(event) => event,
+//!         Err(rejected) => {
+//!             // Keep `rejected.raw_json()` (a dead-letter store) to replay it later.
+//!             eprintln!("dead-letter: {rejected}");
+//!             continue;
+//!         }
+//!     };
 //!     match &event.data {
 //!         Payload::ProcessRunEnd(run) => {
 //!             assert_eq!(run.customer_status, CustomerStatus::Approved);
