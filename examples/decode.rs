@@ -131,7 +131,6 @@ fn print_spektr(out: &mut String, index: Option<usize>, event: &spektr::Event) {
 }
 
 /// The fields a compliance analyst looks at first, per event type.
-#[allow(deprecated)]
 fn spektr_summary(event: &spektr::Event) -> String {
     use spektr::Payload::*;
     match &event.data {
@@ -145,8 +144,8 @@ fn spektr_summary(event: &spektr::Event) -> String {
         AlertEscalated(e) => format!("alert {:?} ({}) is {}", e.alert_name, e.alert_type, e.status),
         AlertResolved(e) => format!("alert {:?} resolved by {}", e.alert_name, e.user_id.as_deref().unwrap_or("a process")),
         CustomerTagAdd(e) | CustomerTagRemove(e) => format!("tag {} {}", e.tag_name.as_deref().or(e.tag_id.as_deref()).unwrap_or("?"), e.action),
-        CustomerStatusChange(e) => format!("{}: {} -> {} (deprecated event)", e.customer_name, status(&e.old_status), status(&e.new_status)),
-        CustomerStatusChanged(e) => format!("{} -> {} by {}", status(&e.old_status), status(&e.new_status), e.method.method_type),
+        CustomerStatusChange(e) => format!("{}: {} -> {} (deprecated event)", e.customer_name, status(&e.old_status), e.new_status),
+        CustomerStatusChanged(e) => format!("{} -> {} by {}", status(&e.old_status), e.new_status, e.method.method_type),
         CustomerDuplicateDetection(e) => format!(
             "duplicate: new {} old {}",
             e.customer_duplicate_data.new_record_id.as_deref().unwrap_or("?"),

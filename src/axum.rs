@@ -23,14 +23,14 @@
 //! # Body size
 //!
 //! The body is read through axum's own [`Bytes`] extractor, so the route's
-//! [`DefaultBodyLimit`](::axum::extract::DefaultBodyLimit) applies, and a body
+//! [`DefaultBodyLimit`](https://docs.rs/axum/0.8/axum/extract/struct.DefaultBodyLimit.html) applies, and a body
 //! over it is refused with 413 before it is all buffered. axum's default is
 //! 2 MB, too small for a large Spektr batch: set the limit on the webhook
 //! routes, e.g. to [`DEFAULT_BODY_LIMIT`] (16 MiB), or to what your providers
 //! send (each Spektr `service_run` event carries its vendor's whole answer).
 //!
 //! The body is decoded off the async runtime, on tokio's blocking pool
-//! ([`spawn_blocking`](tokio::task::spawn_blocking)): a 16 MiB batch takes
+//! ([`spawn_blocking`](https://docs.rs/tokio/1/tokio/task/fn.spawn_blocking.html)): a 16 MiB batch takes
 //! some tens of milliseconds of CPU, which would otherwise stall the other
 //! requests of its worker thread. (Outside a tokio runtime the extractors
 //! decode in place.) A decoding task that fails (a panic, or a runtime
@@ -88,8 +88,9 @@
 //!
 //! With more in the state than the secrets, implement
 //! [`FromRef`]`<YourState> for Secrets` (or derive it with axum's `macros`
-//! feature). `examples/receiver.rs` is a whole receiver built on these
-//! extractors: durable storage, deduplication, dead letters.
+//! feature). For a whole receiver (durable storage, deduplication, dead
+//! letters), see the `kyc-webhooks-inbox` crate in this repository's
+//! workspace and its `kyc-webhooks-receiver` binary.
 
 use std::fmt;
 
@@ -107,7 +108,7 @@ use crate::{spektr, Error, ErrorKind, Provider};
 /// A body limit for webhook routes: 16 MiB (axum's default is 2 MB).
 ///
 /// Not applied by the extractors themselves: the route's
-/// [`DefaultBodyLimit`](::axum::extract::DefaultBodyLimit) decides. Set it
+/// [`DefaultBodyLimit`](https://docs.rs/axum/0.8/axum/extract/struct.DefaultBodyLimit.html) decides. Set it
 /// with `.layer(DefaultBodyLimit::max(DEFAULT_BODY_LIMIT))`.
 pub const DEFAULT_BODY_LIMIT: usize = 16 * 1024 * 1024;
 

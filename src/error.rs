@@ -113,9 +113,22 @@ enum Scope {
 /// assert_eq!(err.kind(), ErrorKind::Eof);
 /// assert_eq!(status_for(&err), 400);
 /// ```
-#[derive(Debug, Clone, thiserror::Error)]
+///
+/// `Debug` (what `unwrap()` and `main() -> Result` print) is the message
+/// after the kind, `Error(Data): Spektr event of type "step_init": ...`; the
+/// alternate form (`{:#?}`) lists every field.
+#[derive(Clone, thiserror::Error)]
 #[error("{0}")]
 pub struct Error(Box<Inner>);
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if f.alternate() {
+            return f.debug_tuple("Error").field(&self.0).finish();
+        }
+        write!(f, "Error({:?}): {}", self.0.kind, self.0)
+    }
+}
 
 #[derive(Debug, Clone)]
 struct Inner {

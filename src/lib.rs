@@ -33,8 +33,8 @@
 //!     match item {
 //!         Ok(event) => match &event.data {
 //!             spektr::Payload::ServiceRun(run) => {
-//!                 let sanctions: Option<bool> = run.vendor_data.get("complyAdvantageKyc_has_sanctions")?;
-//!                 assert_eq!(sanctions, Some(true));
+//!                 let sanctions: bool = run.vendor_data.get("complyAdvantageKyc_has_sanctions")?;
+//!                 assert!(sanctions);
 //!             }
 //!             spektr::Payload::AlertEscalated(alert) => {
 //!                 println!("alert {} for {}", alert.alert_name, event.spektr_id)
@@ -80,7 +80,7 @@ pub mod testing;
 mod wire;
 
 pub use error::{Error, ErrorKind, Provider, UnknownEventType};
-pub use raw::{Extra, ExtraIter, RawJson};
+pub use raw::{Extra, ExtraIter, KeyError, KeyErrorKind, RawJson};
 
 /// A provider's event type: [`spektr::Event`] or [`predictaid::Event`].
 ///

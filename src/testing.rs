@@ -49,8 +49,6 @@ pub mod spektr {
     //! Every event but the deprecated `customer_status_change` (which Spektr
     //! documents without it) has a `workspaceId`.
 
-    #![allow(deprecated)]
-
     use chrono::{DateTime, Utc};
 
     use super::json;
@@ -265,9 +263,8 @@ pub mod spektr {
     /// `customer_status_change` (deprecated by Spektr): a process approved
     /// the customer. Has no `workspaceId`, as Spektr documents it.
     pub fn customer_status_change() -> Event {
-        let mut data = CustomerStatusChange::new("Acme Trading Ltd");
+        let mut data = CustomerStatusChange::new(CustomerStatus::Approved, "Acme Trading Ltd");
         data.old_status = Some(CustomerStatus::Pending);
-        data.new_status = Some(CustomerStatus::Approved);
         data.process_id = Some("6863946a7addd2ed37a96af8".to_owned());
         data.process_name = Some("KYB onboarding".to_owned());
         Event::new(
@@ -283,9 +280,8 @@ pub mod spektr {
     pub fn customer_status_changed() -> Event {
         let mut method = Method::new(MethodType::Process);
         method.process_id = Some("6863946a7addd2ed37a96af8".to_owned());
-        let mut data = CustomerStatusChanged::new(method);
+        let mut data = CustomerStatusChanged::new(CustomerStatus::Approved, method);
         data.old_status = Some(CustomerStatus::Pending);
-        data.new_status = Some(CustomerStatus::Approved);
         data.spektr_id = Some("68777232009ac594ff34644f".to_owned());
         event(
             "6879f8090e380801df2a3e92",

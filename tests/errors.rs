@@ -297,3 +297,33 @@ fn the_provider_is_the_called_functions_never_guessed_from_the_keys() {
         );
     }
 }
+
+#[test]
+fn debug_is_the_kind_then_the_message_and_the_alternate_form_lists_the_fields() {
+    let body = batch_of(
+        &[r#"{"id": "e1", "spektrId": "s1", "eventType": "step_init",
+ "timestamp": 1752662761594, "data": {"processId": 7}}"#],
+    );
+    let err = spektr::parse_batch(body.as_bytes()).unwrap_err();
+    // What `unwrap()` and `main() -> Result` print: readable, not a struct dump.
+    assert_eq!(format!("{err:?}"), format!("Error(Data): {err}"));
+    assert!(format!("{err:?}").starts_with(
+        "Error(Data): Spektr event of type \"step_init\": results[0].data.processId: invalid type"
+    ));
+    let unwrapped =
+        std::panic::catch_unwind(|| spektr::parse_batch(body.as_bytes()).unwrap()).unwrap_err();
+    let message = unwrapped.downcast_ref::<String>().unwrap();
+    assert!(
+        message.ends_with(&format!("Error(Data): {err}")),
+        "{message}"
+    );
+    // `{:#?}` keeps every field for debugging.
+    let dump = format!("{err:#?}");
+    assert!(
+        dump.contains("kind: Data") && dump.contains("path: Some("),
+        "{dump}"
+    );
+
+    let err = spektr::parse_batch(b"{\"results\": [").unwrap_err();
+    assert_eq!(format!("{err:?}"), format!("Error(Eof): {err}"));
+}

@@ -225,7 +225,6 @@ fn spektr_line(event: &spektr::Event) -> String {
 }
 
 /// The fields an analyst looks at first, per Spektr type.
-#[allow(deprecated)]
 fn spektr_summary(data: &spektr::Payload) -> String {
     use spektr::Payload::*;
     let status =
@@ -260,12 +259,12 @@ fn spektr_summary(data: &spektr::Payload) -> String {
             "{:?}: {} -> {} (deprecated type)",
             e.customer_name,
             status(&e.old_status),
-            status(&e.new_status)
+            e.new_status
         ),
         CustomerStatusChanged(e) => format!(
             "{} -> {} by {}",
             status(&e.old_status),
-            status(&e.new_status),
+            e.new_status,
             e.method.method_type
         ),
         CustomerDuplicateDetection(e) => format!(

@@ -269,7 +269,7 @@ fn sample_set_changes_a_field_and_keeps_the_event_typed() {
     assert_eq!(event.spektr_id, "cust_1");
     match &event.data {
         spektr::Payload::CustomerStatusChanged(data) => {
-            assert_eq!(data.new_status, Some(spektr::CustomerStatus::Rejected))
+            assert_eq!(data.new_status, spektr::CustomerStatus::Rejected)
         }
         other => panic!("{other:?}"),
     }
@@ -861,7 +861,7 @@ fn sample_set_reaches_one_event_of_a_batch_through_results() {
     assert_code(&output, 0);
     assert_eq!(stderr(&output), "");
     let batch = spektr::parse_batch(&output.stdout).unwrap();
-    let statuses: Vec<Option<spektr::CustomerStatus>> = batch
+    let statuses: Vec<spektr::CustomerStatus> = batch
         .results
         .iter()
         .map(|event| match &event.data {
@@ -872,9 +872,9 @@ fn sample_set_reaches_one_event_of_a_batch_through_results() {
     assert_eq!(
         statuses,
         [
-            Some(spektr::CustomerStatus::Approved),
-            Some(spektr::CustomerStatus::Rejected),
-            Some(spektr::CustomerStatus::Approved)
+            spektr::CustomerStatus::Approved,
+            spektr::CustomerStatus::Rejected,
+            spektr::CustomerStatus::Approved
         ]
     );
 

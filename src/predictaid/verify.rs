@@ -155,15 +155,18 @@ pub fn verify_any(body: &[u8], signature: &str, secrets: &[&[u8]]) -> Result<(),
 /// use kyc_webhooks::predictaid::{self, Payload};
 /// use kyc_webhooks::ErrorKind;
 ///
-/// let body = std::fs::read("fixtures/predictaid/kyt.transaction.pipeline.completed.json").unwrap();
+/// let body = br#"{"id": "evt_9", "type": "kyt.transaction.pipeline.completed",
+///   "occurredAt": "2026-03-23T12:00:00.000Z", "companyId": "comp_1", "aggregateType": "KYT_TRANSACTION",
+///   "aggregateId": "txn_1", "version": "v1",
+///   "data": {"transactionId": "txn_1", "status": "COMPLETED", "alertCount": 1}}"#;
 /// let secret = b"whsec_test";
-/// let header = predictaid::sign(&body, secret); // what PredictaID sends
+/// let header = predictaid::sign(body, secret); // what PredictaID sends
 ///
-/// let event = predictaid::construct_event(&body, &header, secret)?;
+/// let event = predictaid::construct_event(body, &header, secret)?;
 /// assert!(matches!(event.data, Payload::KytTransactionPipelineCompleted(_)));
 ///
 /// // One byte changed (the body no longer even parses): refused before any parsing.
-/// let mut tampered = body.clone();
+/// let mut tampered = body.to_vec();
 /// tampered[0] = b'[';
 /// let err = predictaid::construct_event(&tampered, &header, secret).unwrap_err();
 /// assert_eq!(err.kind(), ErrorKind::SignatureMismatch);
@@ -208,9 +211,12 @@ pub fn construct_event_any(
 /// ```
 /// use kyc_webhooks::{predictaid, ErrorKind};
 ///
-/// let body = std::fs::read("fixtures/predictaid/session.created.json").unwrap();
-/// let header = predictaid::sign(&body, b"whsec_test");
-/// let event = predictaid::construct_event(&body, &header, b"whsec_test")?;
+/// let body = br#"{"id": "evt_1", "type": "session.created", "occurredAt": "2026-03-23T11:58:41.207Z",
+///   "companyId": "comp_123", "aggregateType": "SESSION", "aggregateId": "sess_123", "version": "v1",
+///   "data": {"customerId": "cust_456", "flowId": "flow_789", "flowVersionId": "ver_001",
+///   "clientAppId": "app_123", "status": "PENDING"}}"#;
+/// let header = predictaid::sign(body, b"whsec_test");
+/// let event = predictaid::construct_event(body, &header, b"whsec_test")?;
 ///
 /// assert!(predictaid::check_event_id(&event, None).is_ok());
 /// assert!(predictaid::check_event_id(&event, Some(&event.id)).is_ok());

@@ -1,7 +1,5 @@
 //! Customer events: tags, status changes, duplicates and record changes.
 
-#![allow(deprecated)]
-
 use crate::RawJson;
 
 use crate::wire::enums::open_enum;
@@ -67,18 +65,24 @@ record! {
 }
 
 record! {
-    /// The data of the deprecated `customer_status_change` event.
-    #[deprecated(note = "Spektr deprecated `customer_status_change`; use `CustomerStatusChanged`")]
+    /// The data of the `customer_status_change` event, which Spektr has
+    /// deprecated in favour of `customer_status_changed`
+    /// ([`CustomerStatusChanged`]) but still delivers.
+    ///
+    /// Not `#[deprecated]`: a receiver cannot choose the type Spektr sends, so
+    /// it must handle this one without warnings (see
+    /// [`Payload::CustomerStatusChange`](crate::spektr::Payload::CustomerStatusChange)).
     pub struct CustomerStatusChange {
         required {
+            /// Status after the change (`newStatus`).
+            new_status: CustomerStatus = "newStatus",
             /// Name of the end-user, individual or corporation (`customerName`).
             customer_name: String = "customerName",
         }
         optional {
-            /// Status before the change (`oldStatus`).
+            /// Status before the change (`oldStatus`; none for a customer's
+            /// first status).
             old_status: CustomerStatus = "oldStatus",
-            /// Status after the change (`newStatus`).
-            new_status: CustomerStatus = "newStatus",
             /// The user who changed the status, if a user did (`userId`).
             user_id: String = "userId",
             /// The process that changed the status, if a process did (`processId`).
@@ -110,14 +114,15 @@ record! {
     /// through a status node or by hand.
     pub struct CustomerStatusChanged {
         required {
+            /// Status after the change (`newStatus`).
+            new_status: CustomerStatus = "newStatus",
             /// What made the change (`method`).
             method: Method = "method",
         }
         optional {
-            /// Status before the change (`oldStatus`).
+            /// Status before the change (`oldStatus`; none for a customer's
+            /// first status).
             old_status: CustomerStatus = "oldStatus",
-            /// Status after the change (`newStatus`).
-            new_status: CustomerStatus = "newStatus",
             /// The customer's ID, repeated (`spektr_id`; in Spektr's sample only).
             spektr_id: String = "spektr_id",
         }
@@ -159,9 +164,12 @@ record! {
 }
 
 record! {
-    /// The data of the deprecated `customer_record_update` event: the updated
-    /// fields themselves, which land in `extra`.
-    #[deprecated(note = "Spektr deprecated `customer_record_update`; use `CustomerRecordChanged`")]
+    /// The data of the `customer_record_update` event, which Spektr has
+    /// deprecated in favour of `customer_record_changed`
+    /// ([`CustomerRecordChanged`]) but still delivers: the updated fields
+    /// themselves, which land in `extra`.
+    ///
+    /// Not `#[deprecated]`, like [`CustomerStatusChange`].
     pub struct CustomerRecordUpdate {
         required {}
         optional {

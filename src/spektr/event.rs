@@ -1,7 +1,5 @@
 //! The Spektr event: the common fields, the event type, and the typed data.
 
-#![allow(deprecated)]
-
 use std::fmt;
 
 use chrono::{DateTime, Utc};
@@ -204,15 +202,22 @@ events! {
     CustomerTagAdd(CustomerTag) = "customer_tag_add",
     /// `customer_tag_remove`: a tag was removed from a customer (heading `CUSTOMER_TAG_REMOVED`).
     CustomerTagRemove(CustomerTag) = "customer_tag_remove",
-    /// `customer_status_change` (deprecated): a customer's status changed.
-    #[deprecated(note = "Spektr deprecated `customer_status_change`; use `customer_status_changed` (`CustomerStatusChanged`)")]
+    /// `customer_status_change`: a customer's status changed. Deprecated by
+    /// Spektr in favour of `customer_status_changed` (`CustomerStatusChanged`),
+    /// and still delivered.
+    ///
+    /// Not `#[deprecated]` in Rust: a receiver does not choose what Spektr
+    /// sends, so it must match this variant, and a lint on it would only
+    /// cost warnings (or an `allow`) in the arm that handles it.
     CustomerStatusChange(CustomerStatusChange) = "customer_status_change",
     /// `customer_status_changed`: a customer's status changed.
     CustomerStatusChanged(CustomerStatusChanged) = "customer_status_changed",
     /// `customer_duplicate_detection`: a customer was found to be a duplicate.
     CustomerDuplicateDetection(CustomerDuplicateDetection) = "customer_duplicate_detection",
-    /// `customer_record_update` (deprecated): a customer received an external update.
-    #[deprecated(note = "Spektr deprecated `customer_record_update`; use `customer_record_changed` (`CustomerRecordChanged`)")]
+    /// `customer_record_update`: a customer received an external update.
+    /// Deprecated by Spektr in favour of `customer_record_changed`
+    /// (`CustomerRecordChanged`), and still delivered; not `#[deprecated]` in
+    /// Rust, like `CustomerStatusChange`.
     CustomerRecordUpdate(CustomerRecordUpdate) = "customer_record_update",
     /// `customer_record_changed`: a customer's record was updated.
     CustomerRecordChanged(CustomerRecordChanged) = "customer_record_changed",

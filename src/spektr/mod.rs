@@ -3,9 +3,12 @@
 //! Spektr delivers events in batches, `{"results": [event, ...]}`; each event
 //! has the common fields (`id`, `spektrId`, `eventType`, `timestamp`,
 //! `workspaceId`) and a `data` object whose shape depends on `eventType`.
-//! [`parse_batch`] decodes a delivery into [`Event`]s, whose
-//! [`data`](Event::data) is a [`Payload`] to `match` on: one variant per
-//! documented type, with its typed data.
+//! [`parse_batch_lenient`] decodes a delivery event by event into [`Event`]s,
+//! whose [`data`](Event::data) is a [`Payload`] to `match` on (one variant
+//! per documented type, with its typed data), and hands a broken event back
+//! as a [`Rejected`] with its raw text, so that it cannot cost the good ones
+//! around it. ([`parse_batch`] is the strict form: the first broken event
+//! fails the call.)
 //!
 //! ```
 //! use kyc_webhooks::spektr::{self, CustomerStatus, Payload};
@@ -19,7 +22,15 @@
 //!              "score": 0, "contextId": "686f589e1926bef99eda763e", "tags": []}
 //! }]}"#;
 //!
-//! for event in spektr::parse_batch(body)? {
+//! for item in spektr::parse_batch_lenient(body)? {
+//!     let event = match item {
+//!         Ok(event) => event,
+//!         Err(rejected) => {
+//!             // Keep `rejected.raw_json()` (a dead-letter store) to replay it later.
+//!             eprintln!("dead-letter: {rejected}");
+//!             continue;
+//!         }
+//!     };
 //!     match &event.data {
 //!         Payload::ProcessRunEnd(run) => {
 //!             assert_eq!(run.customer_status, CustomerStatus::Approved);
@@ -55,7 +66,6 @@ mod step;
 
 pub use alert::{AlertEscalated, AlertResolved};
 pub use client_record::ClientRecordSync;
-#[allow(deprecated)]
 pub use customer::{
     CustomerDuplicateData, CustomerDuplicateDetection, CustomerRecordChanged, CustomerRecordUpdate,
     CustomerStatus, CustomerStatusChange, CustomerStatusChanged, CustomerTag, FieldChange, Method,
@@ -67,7 +77,33 @@ pub use process::{LoopRunStart, ProcessRunEnd, ProcessRunStart, Tag};
 pub use service::ServiceRun;
 pub use step::Step;
 
-use crate::batch::{self, Batch, Rejected};
+/// A broken event of a batch from [`parse_batch_lenient`], kept as its raw
+/// text with its error: store [`raw_json`](Rejected::raw_json) in a
+/// dead-letter queue and replay it with [`parse_event`].
+///
+/// The same type as [`batch::Rejected`], named here
+/// so that a Spektr handler needs only this module. (PredictaID delivers one
+/// event per request, so `predictaid` has no batch and no `Rejected`: a
+/// broken PredictaID body is an [`Error`].)
+///
+/// ```
+/// use kyc_webhooks::spektr::{self, Rejected};
+///
+/// fn dead_letter(rejected: &Rejected) -> (usize, &str) {
+///     (rejected.index(), rejected.raw_json())
+/// }
+///
+/// let body = br#"{"results": [{"id": "e1", "spektrId": "s1", "eventType": "step_init",
+///     "timestamp": 1752662761594, "data": {"processId": 7}}]}"#;
+/// let items = spektr::parse_batch_lenient(body)?;
+/// let rejected = items[0].as_ref().unwrap_err();
+/// assert_eq!(dead_letter(rejected).0, 0);
+/// assert!(dead_letter(rejected).1.starts_with(r#"{"id": "e1""#));
+/// # Ok::<(), kyc_webhooks::Error>(())
+/// ```
+pub use crate::batch::Rejected;
+
+use crate::batch::{self, Batch};
 use crate::{Error, Provider};
 
 /// Decodes a Spektr delivery strictly: every event must decode, else the error

@@ -212,7 +212,6 @@ pub fn named_for(stem: &str, wire: &str) -> bool {
 /// their paths from the event's root: the unknown top-level fields, an
 /// unknown type's `data`, `vendorData`, `changes[].oldValue`/`newValue` and
 /// every data type's unknown fields.
-#[allow(deprecated)]
 pub fn spektr_free_form(event: &spektr::Event) -> Vec<(Vec<Step>, &RawJson)> {
     use spektr::Payload as P;
     let mut parts = top_level(&event.extra);
