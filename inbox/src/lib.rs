@@ -62,12 +62,12 @@
 //! ([`Inbox::parked`], [`Inbox::requeue`]).
 //!
 //! ```no_run
-//! use kyc_webhooks_inbox::{Delivered, Event, Handler, Inbox, WorkerOptions};
+//! use kyc_webhooks_inbox::{Delivered, Handler, Inbox, InboxEvent, WorkerOptions};
 //!
 //! async fn on_event(delivered: Delivered) -> Result<(), String> {
 //!     match delivered.event {
-//!         Event::Spektr(event) => println!("Spektr {}", event.type_name()),
-//!         Event::PredictaId(event) => println!("PredictaID {}", event.type_name()),
+//!         InboxEvent::Spektr(event) => println!("Spektr {}", event.type_name()),
+//!         InboxEvent::PredictaId(event) => println!("PredictaID {}", event.type_name()),
 //!     }
 //!     Ok(())
 //! }
@@ -98,7 +98,9 @@ mod worker;
 
 pub use error::{Error, Result};
 pub use ingest::{MAX_DEAD_LETTERS_PER_DELIVERY, MAX_ERROR_LEN, MAX_ID_LEN};
-pub use worker::{Delivered, Event, Handled, Handler, WorkerOptions, Workers};
+#[allow(deprecated)]
+pub use worker::Event;
+pub use worker::{Delivered, Handled, Handler, InboxEvent, WorkerOptions, Workers};
 
 use store::{Backend, Row, MAX_ROWS_PER_COMMIT};
 
