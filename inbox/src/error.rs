@@ -2,11 +2,16 @@
 
 use std::path::PathBuf;
 
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
 /// Why an inbox call failed.
 ///
-/// [`Error::http_status`] maps each to the status a webhook endpoint should
+/// [`Error::status`] maps each to the status a webhook endpoint should
 /// answer: a 5xx whenever nothing was committed for a reason the sender cannot
-/// fix (the provider retries), a 4xx when the delivery itself is refused.
+/// fix (the provider retries), a 4xx when the delivery itself is refused. A
+/// handler can return it as it is: it is an axum
+/// [`IntoResponse`](axum::response::IntoResponse) with that status.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -109,15 +114,22 @@ pub enum Error {
 }
 
 impl Error {
-    /// The HTTP status a webhook endpoint should answer with this error:
-    /// 401 for an unauthenticated delivery, 400 for a refused body, else 503
-    /// (not stored: the provider should retry).
-    pub fn http_status(&self) -> u16 {
+    /// The HTTP status a webhook endpoint should answer with this error: 401
+    /// for an unauthenticated delivery, 400 for a refused body, 404 for
+    /// [`Error::NoSuchEvent`], else 503 (nothing was stored: the provider
+    /// should retry).
+    pub fn status(&self) -> StatusCode {
         match self {
-            Error::Unauthenticated(_) => 401,
-            Error::EventIdMismatch(_) | Error::NotABatch(_) => 400,
-            _ => 503,
+            Error::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            Error::EventIdMismatch(_) | Error::NotABatch(_) => StatusCode::BAD_REQUEST,
+            Error::NoSuchEvent { .. } => StatusCode::NOT_FOUND,
+            _ => StatusCode::SERVICE_UNAVAILABLE,
         }
+    }
+
+    /// [`Error::status`] as a number, for a web framework other than axum.
+    pub fn http_status(&self) -> u16 {
+        self.status().as_u16()
     }
 
     pub(crate) fn sqlite(context: &'static str) -> impl FnOnce(rusqlite::Error) -> Error {
@@ -126,6 +138,35 @@ impl Error {
 
     pub(crate) fn postgres(context: &'static str) -> impl FnOnce(tokio_postgres::Error) -> Error {
         move |source| Error::Postgres { context, source }
+    }
+}
+
+/// The answer to a delivery that failed: [`Error::status`], and a body that
+/// says no more than the sender may know.
+///
+/// - 5xx: `not stored, retry later` (the database's error, which may name
+///   tables, hosts or SQL, is not sent);
+/// - 401: `invalid webhook signature` (whether the signature was missing,
+///   malformed or wrong is not said);
+/// - 400 and 404: the error's message (the body's shape, the event ids at
+///   odds, the event that is not stored: all the sender's own data).
+///
+/// The whole error is logged through `tracing` (at `error` level for a 5xx,
+/// `warn` for a 4xx), since it is not in the answer.
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let body = if status.is_server_error() {
+            tracing::error!(error = %self, "not stored; answering {status} so that the provider retries");
+            "not stored, retry later\n".to_owned()
+        } else if status == StatusCode::UNAUTHORIZED {
+            tracing::warn!(error = %self, "refused");
+            "invalid webhook signature\n".to_owned()
+        } else {
+            tracing::warn!(error = %self, "refused");
+            format!("{self}\n")
+        };
+        (status, body).into_response()
     }
 }
 
@@ -189,3 +230,73 @@ pub(crate) fn redact_url(url: &str) -> String {
 
 /// The crate's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn answer(error: Error) -> (u16, String) {
+        let response = error.into_response();
+        let status = response.status().as_u16();
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("reading the body");
+        (status, String::from_utf8(body.to_vec()).expect("UTF-8"))
+    }
+
+    fn forged() -> kyc_webhooks::Error {
+        kyc_webhooks::predictaid::verify(b"{}", &"0".repeat(64), b"whsec_test")
+            .expect_err("a wrong signature")
+    }
+
+    #[tokio::test]
+    async fn a_failure_to_commit_is_a_503_that_says_nothing_of_the_database() {
+        let error = Error::CommitFailed("disk I/O error writing /srv/secret/webhooks.db".into());
+        assert_eq!(error.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(error.http_status(), 503);
+        assert_eq!(
+            answer(error).await,
+            (503, "not stored, retry later\n".into())
+        );
+        let error = Error::Url {
+            url: "postgres://app:***@db.internal/app".into(),
+            reason: "bad port".into(),
+        };
+        assert_eq!(
+            answer(error).await,
+            (503, "not stored, retry later\n".into())
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unauthenticated_delivery_is_a_401_that_does_not_say_why() {
+        let error = Error::Unauthenticated(forged());
+        assert_eq!(error.http_status(), 401);
+        assert_eq!(
+            answer(error).await,
+            (401, "invalid webhook signature\n".into())
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refused_body_is_a_400_with_its_reason() {
+        let error = Error::NotABatch("the body is empty".into());
+        assert_eq!(error.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            answer(error).await,
+            (400, "not a Spektr batch: the body is empty\n".into())
+        );
+    }
+
+    #[tokio::test]
+    async fn an_event_not_stored_is_a_404() {
+        let error = Error::NoSuchEvent {
+            provider: crate::Provider::Spektr,
+            id: "e1".into(),
+        };
+        assert_eq!(
+            answer(error).await,
+            (404, "no spektr event with id \"e1\" is stored\n".into())
+        );
+    }
+}

@@ -5,40 +5,48 @@
 //! `postgres://...`, shared by any number of receivers and workers); the
 //! schema's migrations are applied on open. Hand it each delivery; answer the
 //! provider 2xx only when the call returned `Ok` (the events are committed by
-//! then), else the status [`Error::http_status`] gives, so that it retries.
+//! then), else the [`Error`] itself (an axum `IntoResponse` with the status
+//! [`Error::status`] gives), so that it retries.
 //!
 //! # From your own axum handler
 //!
 //! ```no_run
-//! use axum::{body::Bytes, extract::State, http::{HeaderMap, StatusCode}};
+//! use axum::{body::Bytes, extract::{DefaultBodyLimit, State}, http::HeaderMap};
 //! use kyc_webhooks::predictaid::{Secrets, EVENT_ID_HEADER, SIGNATURE_HEADER};
-//! use kyc_webhooks_inbox::Inbox;
+//! use kyc_webhooks_inbox::{Error, Inbox};
 //!
-//! async fn spektr(State(inbox): State<Inbox>, body: Bytes) -> StatusCode {
-//!     match inbox.ingest_spektr(body).await {
-//!         Ok(_receipt) => StatusCode::OK,
-//!         Err(error) => StatusCode::from_u16(error.http_status()).unwrap(),
-//!     }
+//! #[derive(Clone)]
+//! struct App {
+//!     inbox: Inbox,
+//!     secrets: Secrets,
 //! }
 //!
-//! async fn predictaid(State(inbox): State<Inbox>, headers: HeaderMap, body: Bytes) -> StatusCode {
-//!     let secrets = Secrets::new([std::env::var("PREDICTAID_WEBHOOK_SECRET").unwrap_or_default()]);
+//! async fn spektr(State(app): State<App>, body: Bytes) -> Result<&'static str, Error> {
+//!     app.inbox.ingest_spektr(body).await?; // committed
+//!     Ok("stored\n")
+//! }
+//!
+//! async fn predictaid(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Result<&'static str, Error> {
 //!     let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
-//!     let signature = header(SIGNATURE_HEADER);
-//!     match inbox.ingest_predictaid(&secrets, body, signature, header(EVENT_ID_HEADER)).await {
-//!         Ok(_receipt) => StatusCode::OK,
-//!         Err(error) => StatusCode::from_u16(error.http_status()).unwrap(),
-//!     }
+//!     let (signature, event_id) = (header(SIGNATURE_HEADER), header(EVENT_ID_HEADER));
+//!     app.inbox.ingest_predictaid(&app.secrets, body, signature, event_id).await?;
+//!     Ok("stored\n")
 //! }
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! let inbox = Inbox::open("sqlite://webhooks.db").await?;
-//! let app: axum::Router = axum::Router::new()
-//!     .route("/webhooks/spektr", axum::routing::post(spektr))
-//!     .route("/webhooks/predictaid", axum::routing::post(predictaid))
-//!     .with_state(inbox);
-//! # let _ = app; Ok(()) }
+//! let app = App {
+//!     inbox: Inbox::open("sqlite://webhooks.db").await?,
+//!     secrets: Secrets::new([std::env::var("PREDICTAID_WEBHOOK_SECRET")?]),
+//! };
+//! let router: axum::Router = axum::Router::new()
+//!     // axum's default body limit, 2 MB, is too small for a Spektr batch.
+//!     .route("/webhooks/spektr", axum::routing::post(spektr).layer(DefaultBodyLimit::max(16 << 20)))
+//!     .route("/webhooks/predictaid", axum::routing::post(predictaid).layer(DefaultBodyLimit::max(256 << 10)))
+//!     .with_state(app);
+//! # let _ = router; Ok(()) }
 //! ```
+//!
+//! The README's programs are complete: serving, the workers, their shutdown.
 //!
 //! # Or run the receiver binary
 //!
@@ -54,12 +62,12 @@
 //! ([`Inbox::parked`], [`Inbox::requeue`]).
 //!
 //! ```no_run
-//! use kyc_webhooks_inbox::{Delivered, Event, Handler, Inbox, WorkerOptions};
+//! use kyc_webhooks_inbox::{Delivered, Handler, Inbox, InboxEvent, WorkerOptions};
 //!
 //! async fn on_event(delivered: Delivered) -> Result<(), String> {
 //!     match delivered.event {
-//!         Event::Spektr(event) => println!("Spektr {}", event.type_name()),
-//!         Event::PredictaId(event) => println!("PredictaID {}", event.type_name()),
+//!         InboxEvent::Spektr(event) => println!("Spektr {}", event.type_name()),
+//!         InboxEvent::PredictaId(event) => println!("PredictaID {}", event.type_name()),
 //!     }
 //!     Ok(())
 //! }
@@ -104,7 +112,9 @@ mod worker;
 
 pub use error::{Error, Result};
 pub use ingest::{MAX_DEAD_LETTERS_PER_DELIVERY, MAX_ERROR_LEN, MAX_ID_LEN};
-pub use worker::{Delivered, Event, Handled, Handler, WorkerOptions, Workers};
+#[allow(deprecated)]
+pub use worker::Event;
+pub use worker::{Delivered, Handled, Handler, InboxEvent, WorkerOptions, Workers};
 
 use store::{Backend, Row, MAX_ROWS_PER_COMMIT};
 

@@ -531,20 +531,10 @@ async fn read_spektr_body(
     Ok((bytes, reservations))
 }
 
-fn refused(provider: &str, error: &Error) -> Response {
-    let status =
-        StatusCode::from_u16(error.http_status()).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
-    if status.is_server_error() {
-        tracing::error!(provider, %error, "not stored; answering {status} so that the provider retries");
-        (status, "not stored, retry later\n").into_response()
-    } else if status == StatusCode::UNAUTHORIZED {
-        // The detail goes to the log; the sender gets the generic answer.
-        tracing::warn!(provider, %error, "refused");
-        (status, "invalid webhook signature\n").into_response()
-    } else {
-        tracing::warn!(provider, %error, "refused");
-        (status, format!("{error}\n")).into_response()
-    }
+/// The answer to a delivery the inbox did not store: [`Error`]'s own, logged
+/// under the provider's name.
+fn refused(provider: &str, error: Error) -> Response {
+    tracing::warn_span!("delivery", provider).in_scope(|| error.into_response())
 }
 
 async fn on_spektr(State(state): State<AppState>, request: Request) -> Response {
@@ -620,7 +610,7 @@ async fn on_spektr(State(state): State<AppState>, request: Request) -> Response 
             )
                 .into_response()
         }
-        Err(error) => refused("spektr", &error),
+        Err(error) => refused("spektr", error),
     }
 }
 
@@ -666,7 +656,7 @@ async fn on_predictaid(State(state): State<AppState>, headers: HeaderMap, body: 
             );
             (StatusCode::OK, answer).into_response()
         }
-        Err(error) => refused("predictaid", &error),
+        Err(error) => refused("predictaid", error),
     }
 }
 

@@ -21,7 +21,7 @@ use crate::{decode, ingest, Inbox, Provider, Result, StoredEvent};
 #[derive(Debug)]
 pub struct Delivered {
     /// The typed event.
-    pub event: Event,
+    pub event: InboxEvent,
     /// What the inbox stored: ids, subject, times, the attempt number
     /// ([`StoredEvent::attempts`], 1 on the first run) and the text exactly as received.
     pub stored: StoredEvent,
@@ -32,7 +32,7 @@ pub struct Delivered {
 impl Delivered {
     /// A delivery as a worker would hand it over, for testing a handler:
     /// fencing token 0 and a cancellation token of its own, not cancelled.
-    pub fn new(event: Event, stored: StoredEvent) -> Delivered {
+    pub fn new(event: InboxEvent, stored: StoredEvent) -> Delivered {
         Delivered {
             event,
             stored,
@@ -66,15 +66,21 @@ impl Delivered {
     }
 }
 
-/// A typed event of either provider (boxed: the events are a few hundred
+/// A typed event of either provider, as a handler receives it in
+/// [`Delivered::event`] (boxed: the events are a few hundred
 /// bytes each).
 #[derive(Debug)]
-pub enum Event {
+pub enum InboxEvent {
     /// A Spektr event.
     Spektr(Box<spektr::Event>),
     /// A PredictaID event.
     PredictaId(Box<predictaid::Event>),
 }
+
+/// The old name of [`InboxEvent`] (it shared its name with `spektr::Event`
+/// and `predictaid::Event`).
+#[deprecated(note = "renamed InboxEvent")]
+pub type Event = InboxEvent;
 
 /// How workers claim, retry and park.
 #[derive(Debug, Clone)]
@@ -182,11 +188,11 @@ fn claim_token() -> String {
     )
 }
 
-fn typed(stored: &StoredEvent) -> std::result::Result<Event, kyc_webhooks::Error> {
+fn typed(stored: &StoredEvent) -> std::result::Result<InboxEvent, kyc_webhooks::Error> {
     let raw = stored.body.as_bytes();
     Ok(match stored.provider {
-        Provider::Spektr => Event::Spektr(Box::new(decode::spektr_event(raw)?.0)),
-        Provider::PredictaId => Event::PredictaId(Box::new(decode::predictaid_event(raw)?.0)),
+        Provider::Spektr => InboxEvent::Spektr(Box::new(decode::spektr_event(raw)?.0)),
+        Provider::PredictaId => InboxEvent::PredictaId(Box::new(decode::predictaid_event(raw)?.0)),
     })
 }
 

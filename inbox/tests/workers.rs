@@ -599,7 +599,10 @@ async fn a_delivery_built_for_a_test_has_fencing_token_0_and_is_not_cancelled() 
         .unwrap();
     let stored = inbox.event(Provider::Spektr, "e").await.unwrap().unwrap();
     let event = kyc_webhooks::spektr::parse_event(text.as_bytes()).unwrap();
-    let delivered = Delivered::new(kyc_webhooks_inbox::Event::Spektr(Box::new(event)), stored);
+    let delivered = Delivered::new(
+        kyc_webhooks_inbox::InboxEvent::Spektr(Box::new(event)),
+        stored,
+    );
     assert_eq!(delivered.fencing_token(), 0);
     assert!(!delivered.is_cancelled());
     delivered.cancellation().cancel();
