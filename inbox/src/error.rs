@@ -2,16 +2,17 @@
 
 use std::path::PathBuf;
 
-use axum::http::StatusCode;
+#[cfg(feature = "axum")]
 use axum::response::{IntoResponse, Response};
+use http::StatusCode;
 
 /// Why an inbox call failed.
 ///
 /// [`Error::status`] maps each to the status a webhook endpoint should
 /// answer: a 5xx whenever nothing was committed for a reason the sender cannot
-/// fix (the provider retries), a 4xx when the delivery itself is refused. A
-/// handler can return it as it is: it is an axum
-/// [`IntoResponse`](axum::response::IntoResponse) with that status.
+/// fix (the provider retries), a 4xx when the delivery itself is refused.
+/// With the cargo feature `axum`, a handler can return it as it is: it is an
+/// axum `IntoResponse` with that status.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -153,6 +154,8 @@ impl Error {
 ///
 /// The whole error is logged through `tracing` (at `error` level for a 5xx,
 /// `warn` for a 4xx), since it is not in the answer.
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let status = self.status();
@@ -231,7 +234,7 @@ pub(crate) fn redact_url(url: &str) -> String {
 /// The crate's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-#[cfg(test)]
+#[cfg(all(test, feature = "axum"))]
 mod tests {
     use super::*;
 

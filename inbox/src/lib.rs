@@ -5,12 +5,16 @@
 //! `postgres://...`, shared by any number of receivers and workers); the
 //! schema's migrations are applied on open. Hand it each delivery; answer the
 //! provider 2xx only when the call returned `Ok` (the events are committed by
-//! then), else the [`Error`] itself (an axum `IntoResponse` with the status
-//! [`Error::status`] gives), so that it retries.
+//! then), else the status [`Error::status`] gives (with the feature `axum`,
+//! the [`Error`] itself is the answer), so that it retries.
 //!
 //! # From your own axum handler
 //!
+//! With the cargo feature `axum` (the inbox's [`Error`] is then an axum
+//! `IntoResponse`):
+//!
 //! ```no_run
+//! # #[cfg(feature = "axum")] mod example {
 //! use axum::{body::Bytes, extract::{DefaultBodyLimit, State}, http::HeaderMap};
 //! use kyc_webhooks::predictaid::{Secrets, EVENT_ID_HEADER, SIGNATURE_HEADER};
 //! use kyc_webhooks_inbox::{Error, Inbox};
@@ -44,6 +48,8 @@
 //!     .route("/webhooks/predictaid", axum::routing::post(predictaid).layer(DefaultBodyLimit::max(256 << 10)))
 //!     .with_state(app);
 //! # let _ = router; Ok(()) }
+//! # }
+//! # fn main() {}
 //! ```
 //!
 //! The README's programs are complete: serving, the workers, their shutdown.
