@@ -51,6 +51,13 @@ pub enum ErrorKind {
     /// The event ID header disagrees with the `id` in the (authentic) body: a
     /// body replayed under another ID.
     EventIdMismatch,
+    /// [`RawJson::get`](crate::RawJson::get) was asked for a key the object
+    /// does not have ([`RawJson::get_opt`](crate::RawJson::get_opt) answers
+    /// `Ok(None)` instead). A key whose value does not fit is [`Data`](ErrorKind::Data).
+    MissingKey,
+    /// A webhook secret given to [`Secrets::try_new`](crate::predictaid::Secrets::try_new)
+    /// is empty or only whitespace (an unset setting), or none was given.
+    InvalidSecret,
 }
 
 /// Where in the input the failure is.
@@ -63,6 +70,11 @@ enum Scope {
     /// The delivery's authenticity (signature and headers), before any parsing.
     #[cfg_attr(not(feature = "verify"), allow(dead_code))]
     Delivery,
+    /// A free-form value read by key ([`RawJson::get`](crate::RawJson::get)).
+    Value,
+    /// The secrets an endpoint was configured with.
+    #[cfg_attr(not(feature = "verify"), allow(dead_code))]
+    Secrets,
 }
 
 /// Why a webhook body, or one event in it, could not be decoded.
@@ -161,7 +173,7 @@ impl Error {
     pub fn index(&self) -> Option<usize> {
         match self.0.scope {
             Scope::Event(index) => index,
-            Scope::Envelope | Scope::Delivery => None,
+            Scope::Envelope | Scope::Delivery | Scope::Value | Scope::Secrets => None,
         }
     }
 
@@ -208,6 +220,38 @@ impl Error {
             kind,
             provider: Some(provider),
             scope: Scope::Delivery,
+            event_type: None,
+            path: None,
+            message: message.into(),
+            position: None,
+        }))
+    }
+
+    /// A key of a free-form value: absent (`source` `None`), or its value
+    /// does not fit.
+    pub(crate) fn value(key: &str, source: Option<&serde_json::Error>) -> Self {
+        let (kind, message) = match source {
+            None => (ErrorKind::MissingKey, "missing key".to_owned()),
+            Some(source) => (ErrorKind::Data, elided(without_position(source))),
+        };
+        Error(Box::new(Inner {
+            kind,
+            provider: None,
+            scope: Scope::Value,
+            event_type: None,
+            path: Some(key.to_owned()),
+            message,
+            position: None,
+        }))
+    }
+
+    /// Secrets that cannot be used.
+    #[cfg_attr(not(feature = "verify"), allow(dead_code))]
+    pub(crate) fn secrets(message: impl Into<String>) -> Self {
+        Error(Box::new(Inner {
+            kind: ErrorKind::InvalidSecret,
+            provider: Some(Provider::PredictaId),
+            scope: Scope::Secrets,
             event_type: None,
             path: None,
             message: message.into(),
@@ -282,14 +326,17 @@ impl Error {
 
 impl fmt::Display for Inner {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.provider {
-            Some(provider) => write!(f, "{provider} ")?,
-            None => f.write_str("webhook ")?,
+        match (self.provider, &self.scope) {
+            (_, Scope::Value) => {}
+            (Some(provider), _) => write!(f, "{provider} ")?,
+            (None, _) => f.write_str("webhook ")?,
         }
         match self.scope {
             Scope::Envelope => f.write_str("batch")?,
             Scope::Event(_) => f.write_str("event")?,
             Scope::Delivery => f.write_str("delivery")?,
+            Scope::Value => f.write_str("JSON value")?,
+            Scope::Secrets => f.write_str("webhook secrets")?,
         }
         if let Some(event_type) = &self.event_type {
             write!(f, " of type {event_type:?}")?;

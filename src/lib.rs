@@ -80,7 +80,7 @@ pub mod testing;
 mod wire;
 
 pub use error::{Error, ErrorKind, Provider, UnknownEventType};
-pub use raw::{Extra, ExtraIter, KeyError, KeyErrorKind, RawJson};
+pub use raw::{Extra, ExtraIter, RawJson};
 
 /// A provider's event type: [`spektr::Event`] or [`predictaid::Event`].
 ///

@@ -92,32 +92,33 @@ impl RawJson {
     }
 
     /// The value of `key`, decoded into `T`. An error when the key is absent
-    /// ([`KeyErrorKind::Missing`]), when this is not an object or the value
-    /// does not fit `T` ([`KeyErrorKind::Invalid`]): a value of the wrong type
+    /// ([`ErrorKind::MissingKey`](crate::ErrorKind::MissingKey)), when this is not an object or the value
+    /// does not fit `T` ([`ErrorKind::Data`](crate::ErrorKind::Data)): a value of the wrong type
     /// is never mistaken for an absent one. For a key that may be absent, use
     /// [`get_opt`](RawJson::get_opt). Only that key's value is decoded: the
     /// others are skipped.
     ///
     /// ```
-    /// use kyc_webhooks::{KeyErrorKind, RawJson};
+    /// use kyc_webhooks::{ErrorKind, RawJson};
     ///
     /// let raw = RawJson::from_json(r#"{"hits": 2, "note": "two"}"#)?;
     /// assert_eq!(raw.get::<u32>("hits")?, 2);
-    /// assert_eq!(raw.get::<u32>("absent").unwrap_err().kind(), KeyErrorKind::Missing);
-    /// assert_eq!(raw.get::<u32>("note").unwrap_err().kind(), KeyErrorKind::Invalid);
+    /// let missing = raw.get::<u32>("absent").unwrap_err();
+    /// assert_eq!(missing.kind(), ErrorKind::MissingKey);
+    /// assert_eq!(missing.to_string(), "JSON value: absent: missing key");
+    /// let wrong = raw.get::<u32>("note").unwrap_err();
+    /// assert_eq!(wrong.kind(), ErrorKind::Data);
+    /// assert_eq!(wrong.path(), Some("note"));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn get<'a, T: Deserialize<'a>>(&'a self, key: &str) -> Result<T, KeyError> {
-        self.get_opt(key)?.ok_or_else(|| KeyError {
-            kind: KeyErrorKind::Missing,
-            key: key.into(),
-            source: None,
-        })
+    pub fn get<'a, T: Deserialize<'a>>(&'a self, key: &str) -> Result<T, crate::Error> {
+        self.get_opt(key)?
+            .ok_or_else(|| crate::Error::value(key, None))
     }
 
     /// The value of `key`, decoded into `T`, when this is an object that has
     /// it; `Ok(None)` when the key is absent. An error
-    /// ([`KeyErrorKind::Invalid`]) when this is not an object or the value does
+    /// ([`ErrorKind::Data`](crate::ErrorKind::Data)) when this is not an object or the value does
     /// not fit `T`. A `null` value is decoded as `T` (so `Option<T>` reads it
     /// as `None`, and `u32` refuses it).
     ///
@@ -130,12 +131,8 @@ impl RawJson {
     /// assert!(raw.get_opt::<u32>("note").is_err()); // present, but not a number
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn get_opt<'a, T: Deserialize<'a>>(&'a self, key: &str) -> Result<Option<T>, KeyError> {
-        let invalid = |source| KeyError {
-            kind: KeyErrorKind::Invalid,
-            key: key.into(),
-            source: Some(source),
-        };
+    pub fn get_opt<'a, T: Deserialize<'a>>(&'a self, key: &str) -> Result<Option<T>, crate::Error> {
+        let invalid = |source: serde_json::Error| crate::Error::value(key, Some(&source));
         let mut deserializer = serde_json::Deserializer::from_str(self.as_str());
         let found = deserializer
             .deserialize_map(FieldVisitor::<T> {
@@ -150,63 +147,6 @@ impl RawJson {
     /// Gives back serde_json's raw value.
     pub fn into_raw_value(self) -> Box<RawValue> {
         self.0
-    }
-}
-
-/// Why [`RawJson::get`] or [`RawJson::get_opt`] could not read a key.
-///
-/// The message names the key and, for an invalid value, serde's description
-/// of the failure; [`source`](std::error::Error::source) is serde's error.
-#[derive(Debug)]
-pub struct KeyError {
-    kind: KeyErrorKind,
-    key: Box<str>,
-    source: Option<serde_json::Error>,
-}
-
-/// What [`KeyError`] says went wrong.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum KeyErrorKind {
-    /// The object has no such key (only [`RawJson::get`] reports it;
-    /// [`RawJson::get_opt`] answers `Ok(None)`).
-    Missing,
-    /// The value is not an object, or the key's value does not fit the type
-    /// asked for.
-    Invalid,
-}
-
-impl KeyError {
-    /// What went wrong.
-    pub fn kind(&self) -> KeyErrorKind {
-        self.kind
-    }
-
-    /// Whether the key is absent (the value was fine otherwise).
-    pub fn is_missing(&self) -> bool {
-        self.kind == KeyErrorKind::Missing
-    }
-
-    /// The key that was asked for.
-    pub fn key(&self) -> &str {
-        &self.key
-    }
-}
-
-impl fmt::Display for KeyError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.source {
-            None => write!(f, "missing key {:?}", self.key),
-            Some(source) => write!(f, "key {:?}: {source}", self.key),
-        }
-    }
-}
-
-impl std::error::Error for KeyError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.source
-            .as_ref()
-            .map(|source| source as &(dyn std::error::Error + 'static))
     }
 }
 

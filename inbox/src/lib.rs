@@ -40,7 +40,8 @@
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let app = App {
 //!     inbox: Inbox::open("sqlite://webhooks.db").await?,
-//!     secrets: Secrets::new([std::env::var("PREDICTAID_WEBHOOK_SECRET")?]),
+//!     // An unset or blank secret is an error here, at start.
+//!     secrets: Secrets::try_new([std::env::var("PREDICTAID_WEBHOOK_SECRET")?])?,
 //! };
 //! let router: axum::Router = axum::Router::new()
 //!     // axum's default body limit, 2 MB, is too small for a Spektr batch.
@@ -52,7 +53,8 @@
 //! # fn main() {}
 //! ```
 //!
-//! The README's programs are complete: serving, the workers, their shutdown.
+//! `examples/axum_app.rs` (the README's program) is complete: serving, the
+//! workers, their shutdown.
 //!
 //! # Or run the receiver binary
 //!

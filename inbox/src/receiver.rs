@@ -897,13 +897,15 @@ pub async fn serve_on(
 pub async fn serve(config: Config) -> Result<(), String> {
     let mut config = config;
     config.load_files()?;
-    let secrets = config.secret_set();
-    if secrets.is_empty() {
+    if config.secrets.is_empty() && config.secret_previous.is_none() {
         return Err(
             "no PredictaID secret: pass --secret or --secret-file, or set PREDICTAID_WEBHOOK_SECRET"
                 .to_owned(),
         );
     }
+    // A blank --secret (an unset variable expanded) is refused, not dropped.
+    let secrets = Secrets::try_new(config.secrets.iter().chain(config.secret_previous.as_ref()))
+        .map_err(|e| format!("--secret / PREDICTAID_WEBHOOK_SECRET: {e}"))?;
     if config.spektr_token.is_none() {
         tracing::warn!(
             "no --spektr-token: anyone who can reach the port can store Spektr events (Spektr signs nothing); set one and configure https://your-host/webhooks/spektr/<TOKEN> in Spektr"

@@ -247,9 +247,28 @@ pub fn check_event_id(event: &Event, header: Option<&str>) -> Result<(), Error> 
 /// framework's state and be handed to each request. Its `Debug` output shows
 /// how many secrets it holds, never the secrets.
 ///
-/// Empty secrets are dropped when the set is built: a secret read from an
-/// unset setting must not become a key every forger knows. A set with no
+/// Build it with [`try_new`](Secrets::try_new) from configuration: an empty
+/// or whitespace-only secret (an unset setting) is an error there, where it
+/// is given, not a set that refuses every delivery later. [`new`](Secrets::new)
+/// drops empty secrets silently (its 0.2 behaviour): a secret read from an
+/// unset setting never becomes a key every forger knows, and a set with no
 /// secret left ([`is_empty`](Secrets::is_empty)) refuses every delivery.
+///
+/// ```
+/// use kyc_webhooks::{predictaid::Secrets, ErrorKind};
+///
+/// let secrets = Secrets::try_new(["whsec_new", "whsec_old"])?;
+/// assert_eq!(secrets.len(), 2);
+/// // An unset setting read as "" (or "  "), and no secret at all: refused.
+/// let unset = Secrets::try_new(["whsec_new", " "]).unwrap_err();
+/// assert_eq!(unset.kind(), ErrorKind::InvalidSecret);
+/// assert_eq!(
+///     unset.to_string(),
+///     "PredictaID webhook secrets: secret 2 of 2 is empty or only whitespace (an unset setting?)"
+/// );
+/// assert!(Secrets::try_new(Vec::<String>::new()).is_err());
+/// # Ok::<(), kyc_webhooks::Error>(())
+/// ```
 ///
 /// ```
 /// use kyc_webhooks::predictaid::{self, Secrets};
@@ -285,6 +304,41 @@ impl Secrets {
                 .map(|secret| Box::from(secret.as_ref()))
                 .collect(),
         }
+    }
+
+    /// The set of the given secrets, in the order given (newest first), each
+    /// kept exactly as given.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidSecret`](crate::ErrorKind::InvalidSecret) when a
+    /// secret is empty or only whitespace (an unset or blank setting), or when
+    /// none is given: a receiver that could verify nothing says so at start.
+    pub fn try_new<I, K>(secrets: I) -> Result<Self, Error>
+    where
+        I: IntoIterator<Item = K>,
+        K: AsRef<[u8]>,
+    {
+        let keys: Vec<Box<[u8]>> = secrets
+            .into_iter()
+            .map(|secret| Box::from(secret.as_ref()))
+            .collect();
+        if keys.is_empty() {
+            return Err(Error::secrets(
+                "no secret given: the endpoint could verify no delivery",
+            ));
+        }
+        let count = keys.len();
+        if let Some(at) = keys
+            .iter()
+            .position(|key| key.iter().all(u8::is_ascii_whitespace))
+        {
+            return Err(Error::secrets(format!(
+                "secret {} of {count} is empty or only whitespace (an unset setting?)",
+                at + 1
+            )));
+        }
+        Ok(Secrets { keys: keys.into() })
     }
 
     /// How many (non-empty) secrets the set holds.
