@@ -41,6 +41,67 @@ impl Delivered {
         }
     }
 
+    /// A first run of `event` as a worker would hand it over, for testing a
+    /// handler with any event (the core's `kyc_webhooks::testing` samples,
+    /// say): its [`StoredEvent`] is filled from the event (`body` is the
+    /// event written back as JSON, `received_at` now, `attempts` 1, state
+    /// running, not authenticated: Spektr signs nothing), with fencing token 0.
+    ///
+    /// ```
+    /// use kyc_webhooks_inbox::kyc_webhooks::spektr;
+    /// use kyc_webhooks_inbox::{Delivered, InboxEvent};
+    ///
+    /// async fn on_event(delivered: Delivered) -> Result<(), String> {
+    ///     match &delivered.event {
+    ///         InboxEvent::Spektr(event) if event.id.is_empty() => Err("no id".into()),
+    ///         _ => Ok(()),
+    ///     }
+    /// }
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let body = br#"{"id": "evt_1", "spektrId": "cust_1", "eventType": "customer_tag_add",
+    ///     "timestamp": 1752127706390, "data": {"tagName": "vip", "action": "add"}}"#;
+    /// let event = spektr::parse_event(body)?;
+    /// let delivered = Delivered::from_spektr(event.clone());
+    /// // The stored text is the event, as a worker would decode it again.
+    /// assert_eq!(spektr::parse_event(delivered.stored.body.as_bytes())?, event);
+    /// assert_eq!(delivered.stored.event_id, "evt_1");
+    /// assert_eq!(delivered.stored.subject, "cust_1");
+    /// assert_eq!(on_event(delivered).await, Ok(()));
+    /// # Ok::<(), kyc_webhooks_inbox::kyc_webhooks::Error>(()) }).unwrap();
+    /// ```
+    pub fn from_spektr(event: spektr::Event) -> Delivered {
+        let stored = test_stored(
+            Provider::Spektr,
+            &event,
+            decode::Meta {
+                id: event.id.clone(),
+                type_name: event.type_name().to_owned(),
+                subject: event.spektr_id.clone(),
+                occurred_at: event.timestamp,
+            },
+            false,
+        );
+        Delivered::new(InboxEvent::Spektr(Box::new(event)), stored)
+    }
+
+    /// [`from_spektr`](Delivered::from_spektr) for a PredictaID event
+    /// (authenticated: its signature would have been verified).
+    pub fn from_predictaid(event: predictaid::Event) -> Delivered {
+        let stored = test_stored(
+            Provider::PredictaId,
+            &event,
+            decode::Meta {
+                id: event.id.clone(),
+                type_name: event.type_name().to_owned(),
+                subject: event.aggregate_id.clone(),
+                occurred_at: event.occurred_at,
+            },
+            true,
+        );
+        Delivered::new(InboxEvent::PredictaId(Box::new(event)), stored)
+    }
+
     /// This run's fencing token: greater than that of every earlier claim of
     /// the event (it counts the event's claims, and a requeue does not reset
     /// it). Make your own writes conditional on it (store it with what the
@@ -75,6 +136,32 @@ pub enum InboxEvent {
     Spektr(Box<spektr::Event>),
     /// A PredictaID event.
     PredictaId(Box<predictaid::Event>),
+}
+
+/// The [`StoredEvent`] of a first run of `event`, for
+/// [`Delivered::from_spektr`] and [`Delivered::from_predictaid`].
+fn test_stored(
+    provider: Provider,
+    event: &impl serde::Serialize,
+    meta: decode::Meta,
+    authenticated: bool,
+) -> StoredEvent {
+    StoredEvent {
+        provider,
+        event_id: meta.id,
+        event_type: meta.type_name,
+        subject: meta.subject,
+        occurred_at: meta.occurred_at,
+        received_at: chrono::Utc::now(),
+        state: crate::State::Running,
+        attempts: 1,
+        last_error: None,
+        // The crate's events always serialize (string keys, finite numbers
+        // kept as their text); say so rather than panic if one ever did not.
+        body: serde_json::to_string(event)
+            .unwrap_or_else(|error| format!("(the event could not be written as JSON: {error})")),
+        authenticated,
+    }
 }
 
 /// The old name of [`InboxEvent`] (it shared its name with `spektr::Event`

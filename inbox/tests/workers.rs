@@ -708,3 +708,52 @@ fn dropping_workers_stops_them_on_postgres() {
             .block_on(Db::postgres())
     });
 }
+
+/// `Delivered::from_predictaid` fills the `StoredEvent` as the inbox would
+/// have stored the event: same ids, subject, times and authentication, and a
+/// body that decodes to the same event.
+#[tokio::test]
+async fn a_delivery_built_from_an_event_holds_what_the_inbox_would_store() {
+    let db = Db::sqlite();
+    let inbox = Inbox::open(&db.url).await.unwrap();
+    let text = common::predictaid_event("evt_p", "sess_9", 1_752_127_706_390);
+    inbox
+        .ingest_predictaid(
+            &common::secrets(),
+            text.clone(),
+            Some(&common::sign(text.as_bytes())),
+            None,
+        )
+        .await
+        .unwrap();
+    let stored = inbox
+        .event(Provider::PredictaId, "evt_p")
+        .await
+        .unwrap()
+        .unwrap();
+    let event = kyc_webhooks::predictaid::parse(text.as_bytes()).unwrap();
+    let built = Delivered::from_predictaid(event.clone()).stored;
+    assert_eq!(
+        (
+            built.provider,
+            &built.event_id,
+            &built.event_type,
+            &built.subject,
+            built.occurred_at,
+            built.authenticated,
+        ),
+        (
+            stored.provider,
+            &stored.event_id,
+            &stored.event_type,
+            &stored.subject,
+            stored.occurred_at,
+            stored.authenticated,
+        )
+    );
+    assert_eq!((built.attempts, built.state), (1, State::Running));
+    assert_eq!(
+        kyc_webhooks::predictaid::parse(built.body.as_bytes()).unwrap(),
+        event
+    );
+}
