@@ -314,12 +314,16 @@ async fn the_migration_indexes_the_subjects_of_events_already_stored(db: &Db) {
     assert_eq!(*order.lock().unwrap(), ["a_1", "a_2", "b_0", "b_1"]);
 }
 
-async fn a_handler_that_ignores_cancellation_is_aborted_when_its_lease_is_lost(db: &Db) {
-    let inbox = Inbox::open(&db.url).await.unwrap();
-    inbox
-        .ingest_spektr(batch(&[spektr_event("slow", "c", 1)]))
-        .await
-        .unwrap();
+/// A handler that ignores cancellation and sleeps `ms`: whether it started
+/// and finished, and its run's cancellation token, are for the test to read.
+struct Stubborn {
+    handler: Handler,
+    started: Arc<AtomicBool>,
+    finished: Arc<AtomicBool>,
+    token: Arc<Mutex<Option<CancellationToken>>>,
+}
+
+fn stubborn_handler(ms: u64) -> Stubborn {
     let started = Arc::new(AtomicBool::new(false));
     let finished = Arc::new(AtomicBool::new(false));
     let token: Arc<Mutex<Option<CancellationToken>>> = Arc::default();
@@ -330,12 +334,32 @@ async fn a_handler_that_ignores_cancellation_is_aborted_when_its_lease_is_lost(d
             let (started, finished) = (started.clone(), finished.clone());
             async move {
                 started.store(true, Ordering::SeqCst);
-                tokio::time::sleep(Duration::from_millis(1_500)).await;
+                tokio::time::sleep(Duration::from_millis(ms)).await;
                 finished.store(true, Ordering::SeqCst);
                 Ok::<(), String>(())
             }
         })
     };
+    Stubborn {
+        handler,
+        started,
+        finished,
+        token,
+    }
+}
+
+async fn a_handler_that_ignores_cancellation_is_aborted_when_its_lease_is_lost(db: &Db) {
+    let inbox = Inbox::open(&db.url).await.unwrap();
+    inbox
+        .ingest_spektr(batch(&[spektr_event("slow", "c", 1)]))
+        .await
+        .unwrap();
+    let Stubborn {
+        handler,
+        started,
+        finished,
+        token,
+    } = stubborn_handler(1_500);
     let options = WorkerOptions {
         lease: Duration::from_millis(600),
         ..opts()
@@ -396,22 +420,12 @@ async fn a_lease_that_cannot_be_renewed_until_it_expires_stops_its_handler(db: &
         )
         .await;
     }
-    let started = Arc::new(AtomicBool::new(false));
-    let finished = Arc::new(AtomicBool::new(false));
-    let token: Arc<Mutex<Option<CancellationToken>>> = Arc::default();
-    let handler = {
-        let (started, finished, token) = (started.clone(), finished.clone(), token.clone());
-        Handler::new(move |d: Delivered| {
-            *token.lock().unwrap() = Some(d.cancellation().clone());
-            let (started, finished) = (started.clone(), finished.clone());
-            async move {
-                started.store(true, Ordering::SeqCst);
-                tokio::time::sleep(Duration::from_millis(3_000)).await;
-                finished.store(true, Ordering::SeqCst);
-                Ok::<(), String>(())
-            }
-        })
-    };
+    let Stubborn {
+        handler,
+        started,
+        finished,
+        token,
+    } = stubborn_handler(3_000);
     let lease = Duration::from_millis(900);
     let options = WorkerOptions { lease, ..opts() };
     let began = Instant::now();
