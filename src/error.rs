@@ -216,13 +216,24 @@ impl Error {
         kind: ErrorKind,
         message: impl Into<String>,
     ) -> Self {
+        Self::unpositioned(kind, Some(provider), Scope::Delivery, None, message.into())
+    }
+
+    /// An error that no JSON position goes with.
+    fn unpositioned(
+        kind: ErrorKind,
+        provider: Option<Provider>,
+        scope: Scope,
+        path: Option<String>,
+        message: String,
+    ) -> Self {
         Error(Box::new(Inner {
             kind,
-            provider: Some(provider),
-            scope: Scope::Delivery,
+            provider,
+            scope,
             event_type: None,
-            path: None,
-            message: message.into(),
+            path,
+            message,
             position: None,
         }))
     }
@@ -234,29 +245,19 @@ impl Error {
             None => (ErrorKind::MissingKey, "missing key".to_owned()),
             Some(source) => (ErrorKind::Data, elided(without_position(source))),
         };
-        Error(Box::new(Inner {
-            kind,
-            provider: None,
-            scope: Scope::Value,
-            event_type: None,
-            path: Some(key.to_owned()),
-            message,
-            position: None,
-        }))
+        Self::unpositioned(kind, None, Scope::Value, Some(key.to_owned()), message)
     }
 
     /// Secrets that cannot be used.
     #[cfg_attr(not(feature = "verify"), allow(dead_code))]
     pub(crate) fn secrets(message: impl Into<String>) -> Self {
-        Error(Box::new(Inner {
-            kind: ErrorKind::InvalidSecret,
-            provider: Some(Provider::PredictaId),
-            scope: Scope::Secrets,
-            event_type: None,
-            path: None,
-            message: message.into(),
-            position: None,
-        }))
+        Self::unpositioned(
+            ErrorKind::InvalidSecret,
+            Some(Provider::PredictaId),
+            Scope::Secrets,
+            None,
+            message.into(),
+        )
     }
 
     /// An error about the whole body of a batch.

@@ -19,13 +19,18 @@ pub(crate) struct Meta {
 /// Decodes one Spektr event (a slice of a batch) and reads its metadata.
 pub(crate) fn spektr_event(raw: &[u8]) -> Result<(spektr::Event, Meta), kyc_webhooks::Error> {
     let event = spektr::parse_event(raw)?;
-    let meta = Meta {
+    let meta = spektr_meta(&event);
+    Ok((event, meta))
+}
+
+/// What the inbox stores beside a Spektr event's text.
+pub(crate) fn spektr_meta(event: &spektr::Event) -> Meta {
+    Meta {
         id: event.id.clone(),
         type_name: event.type_name().to_owned(),
         subject: event.spektr_id.clone(),
         occurred_at: event.timestamp,
-    };
-    Ok((event, meta))
+    }
 }
 
 /// Decodes one PredictaID body and reads its metadata.
@@ -33,13 +38,18 @@ pub(crate) fn predictaid_event(
     raw: &[u8],
 ) -> Result<(predictaid::Event, Meta), kyc_webhooks::Error> {
     let event = predictaid::parse(raw)?;
-    let meta = Meta {
+    let meta = predictaid_meta(&event);
+    Ok((event, meta))
+}
+
+/// What the inbox stores beside a PredictaID event's text.
+pub(crate) fn predictaid_meta(event: &predictaid::Event) -> Meta {
+    Meta {
         id: event.id.clone(),
         type_name: event.type_name().to_owned(),
         subject: event.aggregate_id.clone(),
         occurred_at: event.occurred_at,
-    };
-    Ok((event, meta))
+    }
 }
 
 /// Checks the PredictaID event-ID header against the (authentic) body's id.

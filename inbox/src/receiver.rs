@@ -304,8 +304,13 @@ impl Config {
     }
 
     /// The PredictaID secrets, newest first.
-    pub fn secret_set(&self) -> Secrets {
-        Secrets::new(self.secrets.iter().chain(self.secret_previous.as_ref()))
+    ///
+    /// # Errors
+    ///
+    /// None given, or one that is empty or only whitespace (an unset
+    /// variable expanded): [`Secrets::try_new`]'s error.
+    pub fn secret_set(&self) -> Result<Secrets, kyc_webhooks::Error> {
+        Secrets::try_new(self.secrets.iter().chain(self.secret_previous.as_ref()))
     }
 
     /// The workers' settings.
@@ -904,7 +909,8 @@ pub async fn serve(config: Config) -> Result<(), String> {
         );
     }
     // A blank --secret (an unset variable expanded) is refused, not dropped.
-    let secrets = Secrets::try_new(config.secrets.iter().chain(config.secret_previous.as_ref()))
+    let secrets = config
+        .secret_set()
         .map_err(|e| format!("--secret / PREDICTAID_WEBHOOK_SECRET: {e}"))?;
     if config.spektr_token.is_none() {
         tracing::warn!(

@@ -71,17 +71,7 @@ impl Delivered {
     /// # Ok::<(), kyc_webhooks_inbox::kyc_webhooks::Error>(()) }).unwrap();
     /// ```
     pub fn from_spektr(event: spektr::Event) -> Delivered {
-        let stored = test_stored(
-            Provider::Spektr,
-            &event,
-            decode::Meta {
-                id: event.id.clone(),
-                type_name: event.type_name().to_owned(),
-                subject: event.spektr_id.clone(),
-                occurred_at: event.timestamp,
-            },
-            false,
-        );
+        let stored = test_stored(Provider::Spektr, &event, decode::spektr_meta(&event), false);
         Delivered::new(InboxEvent::Spektr(Box::new(event)), stored)
     }
 
@@ -91,12 +81,7 @@ impl Delivered {
         let stored = test_stored(
             Provider::PredictaId,
             &event,
-            decode::Meta {
-                id: event.id.clone(),
-                type_name: event.type_name().to_owned(),
-                subject: event.aggregate_id.clone(),
-                occurred_at: event.occurred_at,
-            },
+            decode::predictaid_meta(&event),
             true,
         );
         Delivered::new(InboxEvent::PredictaId(Box::new(event)), stored)
