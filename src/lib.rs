@@ -99,9 +99,3 @@ mod sealed {
     /// Keeps [`WebhookEvent`](super::WebhookEvent) to this crate's types.
     pub trait Sealed {}
 }
-
-/// The README's examples, compiled and run as doc tests (they use the default
-/// `verify` feature).
-#[cfg(all(doctest, feature = "verify"))]
-#[doc = include_str!("../README.md")]
-struct ReadmeDoctests;

@@ -10,7 +10,7 @@ fn the_readme_holds_the_compiled_axum_program() {
         .filter(|line| !line.starts_with("//!"))
         .map(|line| format!("{line}\n"))
         .collect();
-    let block = format!("```rust,ignore\n{code}```\n");
+    let block = format!("```rust,no_run\n{code}```\n");
     assert!(
         readme.contains(&block),
         "README.md's \"In your own axum app\" block differs from inbox/examples/axum_app.rs: copy the example's code (without its //! lines) into it"
