@@ -36,6 +36,11 @@
 //! decode in place.) A decoding task that fails (a panic, or a runtime
 //! shutting down) is a 500.
 //!
+//! Every rejection is logged with [`tracing`](https://docs.rs/tracing) as it
+//! is answered (target `kyc_webhooks::axum::rejection`, with the provider and
+//! the status): the server's own failures (500: no secret configured, a
+//! failed decoding task) at `error`, the sender's (4xx) at `debug`.
+//!
 //! # Memory
 //!
 //! Decoding a Spektr body takes at most 16 times the body's size in heap,
@@ -233,7 +238,10 @@ impl std::error::Error for SpektrRejection {
 }
 
 impl IntoResponse for SpektrRejection {
+    /// Also logs the rejection with `tracing` (target
+    /// `kyc_webhooks::axum::rejection`): a 5xx at `error`, others at `debug`.
     fn into_response(self) -> Response {
+        log_rejection("Spektr", self.status(), &self);
         match self {
             SpektrRejection::Body(rejection) => rejection.into_response(),
             SpektrRejection::NotABatch(_) => (self.status(), self.to_string()).into_response(),
@@ -423,8 +431,12 @@ impl std::error::Error for PredictaIdRejection {
 }
 
 impl IntoResponse for PredictaIdRejection {
+    /// Also logs the rejection with `tracing` (target
+    /// `kyc_webhooks::axum::rejection`): a 5xx, such as no secret configured,
+    /// at `error`, others at `debug` (never the expected signature).
     fn into_response(self) -> Response {
         let status = self.status();
+        log_rejection("PredictaID", status, &self);
         match self {
             PredictaIdRejection::Body(rejection) => rejection.into_response(),
             PredictaIdRejection::NoSecret => (status, "webhook receiver not ready").into_response(),
@@ -438,5 +450,27 @@ impl IntoResponse for PredictaIdRejection {
                 (status, "the event id header does not match the signed body").into_response()
             }
         }
+    }
+}
+
+/// Logs a rejection as it is answered: the server's own failures (5xx: no
+/// secret configured, a failed decoding task) at `error`, so that they are
+/// not silent; the sender's (4xx) at `debug`, as axum logs its own
+/// rejections.
+fn log_rejection(provider: &str, status: StatusCode, rejection: &dyn fmt::Display) {
+    if status.is_server_error() {
+        tracing::error!(
+            target: "kyc_webhooks::axum::rejection",
+            provider,
+            status = status.as_u16(),
+            "{rejection}"
+        );
+    } else {
+        tracing::debug!(
+            target: "kyc_webhooks::axum::rejection",
+            provider,
+            status = status.as_u16(),
+            "{rejection}"
+        );
     }
 }

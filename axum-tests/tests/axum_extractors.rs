@@ -492,10 +492,32 @@ async fn predictaid_authentic_body_that_does_not_parse_is_handed_over_raw() {
     }
 }
 
+/// What a `tracing` subscriber writes, for the test that reads it.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 #[tokio::test]
-async fn predictaid_without_a_secret_is_500() {
+async fn predictaid_without_a_secret_is_500_and_logged() {
     let body = fixture("predictaid/session.created.json");
     for secrets in [Secrets::new(Vec::<String>::new()), Secrets::from("")] {
+        let log = Captured::default();
+        let writer = log.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        // The test runtime is single-threaded: the extractor runs here.
+        let _guard = tracing::subscriber::set_default(subscriber);
         let (status, text) = send_text(
             app(secrets),
             signed("/predictaid", &body, ""), // signed with the empty key: still refused
@@ -503,6 +525,14 @@ async fn predictaid_without_a_secret_is_500() {
         .await;
         assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(text, "webhook receiver not ready");
+        let log = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+        assert!(
+            log.contains("ERROR")
+                && log.contains("kyc_webhooks::axum::rejection")
+                && log.contains("status=500")
+                && log.contains("no PredictaID webhook secret is configured"),
+            "the server's own failure must be logged as an error: {log:?}"
+        );
     }
 }
 
