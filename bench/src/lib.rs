@@ -19,6 +19,7 @@
 
 pub mod alloc;
 pub mod bodies;
+pub mod clock;
 pub mod fixtures;
 pub mod generate;
 pub mod json;

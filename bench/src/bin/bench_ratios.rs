@@ -2,7 +2,7 @@
 //! one run, and every target of issue 16 judged on it.
 //!
 //! ```text
-//! cargo run --release -p kyc-webhooks-bench --bin bench_ratios -- [--quick] [--rounds N] [--only TEXT]... [--no-heap]
+//! cargo run --release -p kyc-webhooks-bench --bin bench_ratios -- [--quick] [--rounds N] [--only TEXT]... [--no-heap] [--wall]
 //! ```
 //!
 //! For each body (`kyc_webhooks_bench::GROUPS`) it runs one untimed
@@ -15,13 +15,15 @@
 //! counting allocator (`kyc_webhooks_bench::alloc`), which is otherwise off.
 //!
 //! `--only TEXT` keeps the bodies whose group name contains `TEXT` (may be
-//! repeated); `--no-heap` skips the peak-heap measurement.
+//! repeated); `--no-heap` skips the peak-heap measurement; `--wall` times
+//! in wall time.
 //!
 //! It prints Markdown: one table per body, then the targets.
 
 use std::time::Instant;
 
 use kyc_webhooks_bench::alloc::{peak_during, Counting};
+use kyc_webhooks_bench::clock::Clock;
 use kyc_webhooks_bench::{bodies_where, decode_predictaid, run, Body, Input, Row};
 
 #[global_allocator]
@@ -30,6 +32,7 @@ static ALLOCATOR: Counting = Counting;
 /// Options from the command line.
 struct Options {
     rounds: usize,
+    clock: Clock,
     only: Vec<String>,
     heap: bool,
 }
@@ -37,6 +40,7 @@ struct Options {
 fn options() -> Options {
     let mut options = Options {
         rounds: 11,
+        clock: Clock::ThreadCpu,
         only: Vec::new(),
         heap: true,
     };
@@ -55,6 +59,7 @@ fn options() -> Options {
                 .only
                 .push(args.next().unwrap_or_else(|| usage("--only takes a text"))),
             "--no-heap" => options.heap = false,
+            "--wall" => options.clock = Clock::Wall,
             "-h" | "--help" => usage(""),
             other => usage(&format!("unknown argument {other}")),
         }
@@ -66,7 +71,7 @@ fn usage(problem: &str) -> ! {
     if !problem.is_empty() {
         eprintln!("bench_ratios: {problem}");
     }
-    eprintln!("usage: bench_ratios [--quick] [--rounds N] [--only TEXT]... [--no-heap]");
+    eprintln!("usage: bench_ratios [--quick] [--rounds N] [--only TEXT]... [--no-heap] [--wall]");
     std::process::exit(if problem.is_empty() { 0 } else { 2 })
 }
 
@@ -108,15 +113,15 @@ impl Measured {
 }
 
 /// Times every row of `body` over `rounds` rounds, then its peak heap.
-fn measure(body: &Body, rounds: usize, heap: bool) -> Measured {
+fn measure(body: &Body, rounds: usize, clock: Clock, heap: bool) -> Measured {
     let rows: Vec<Row> = Row::ALL.into_iter().filter(|&r| run(r, body)).collect();
     let mut times = vec![Vec::with_capacity(rounds); rows.len()];
     for round in 0..rounds {
         for k in 0..rows.len() {
             let i = (round + k) % rows.len();
-            let start = Instant::now();
+            let start = clock.now();
             run(rows[i], body);
-            times[i].push(start.elapsed().as_secs_f64());
+            times[i].push(clock.since(start));
         }
     }
     let heap = rows
@@ -378,13 +383,14 @@ fn main() {
         .iter()
         .map(|body| {
             eprintln!("measuring {} ...", body.group);
-            measure(body, options.rounds, options.heap)
+            measure(body, options.rounds, options.clock, options.heap)
         })
         .collect();
 
     println!(
-        "{} rounds per body; load average {} before, {} after; {:.0} s in all.\n",
+        "{} rounds per body, timed in {}; load average {} before, {} after; {:.0} s in all.\n",
         options.rounds,
+        options.clock.name(),
         load_before,
         loadavg(),
         started.elapsed().as_secs_f64()
