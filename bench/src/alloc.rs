@@ -1,14 +1,21 @@
 //! A counting global allocator for peak-heap figures.
 //!
-//! A binary opts in with
+//! A binary opts in by making it its global allocator, then measures with
+//! [`peak_during`]:
 //!
-//! ```ignore
+//! ```
+//! use kyc_webhooks_bench::alloc::{peak_during, Counting};
+//!
 //! #[global_allocator]
-//! static ALLOCATOR: kyc_webhooks_bench::alloc::Counting = kyc_webhooks_bench::alloc::Counting;
+//! static ALLOCATOR: Counting = Counting;
+//!
+//! fn main() {
+//!     let peak = peak_during(|| vec![0u8; 1 << 16]).unwrap();
+//!     assert!(peak >= 1 << 16);
+//! }
 //! ```
 //!
-//! and measures with [`peak_during`]. Counting is off except inside
-//! [`peak_during`], so that timings taken in the same process pay one relaxed
+//! Counting is off except inside [`peak_during`], so that timings taken in the same process pay one relaxed
 //! load per allocation, not the counting.
 
 use std::alloc::{GlobalAlloc, Layout, System};
