@@ -1,5 +1,5 @@
-//! Decoding time of the same bytes by five decoders, side by side in one run,
-//! so that BENCHMARKS.md can give ratios between rows of one group:
+//! Decoding time of the same bytes by every row's decoder
+//! (`kyc_webhooks_bench::Row`), side by side in one run:
 //!
 //! - `ignored_any`: `serde_json::from_slice::<IgnoredAny>`, validation only
 //!   (the floor);
@@ -7,30 +7,25 @@
 //! - `sonic_rs_value`: `sonic_rs::from_slice::<sonic_rs::Value>`, the fastest
 //!   DOM a user might pick instead;
 //! - `typed_strict`: `spektr::parse_batch` (PredictaID: `predictaid::parse`);
-//! - `typed_lenient`: `spektr::parse_batch_lenient` (Spektr batches only:
-//!   PredictaID has no lenient form).
+//! - `typed_lenient`: `spektr::parse_batch_lenient`;
+//! - `strict_broken_last`, `lenient_broken_last`: the same two on the batch
+//!   whose last event is broken (Spektr batches only: PredictaID has neither
+//!   a lenient form nor a batch).
 //!
-//! One group per body (see `kyc_webhooks_bench::bodies`): the mixed and the
-//! free-form-heavy 10,000-event Spektr batches and one PredictaID event of each
-//! documented type, each in documented and in sorted key order. Every timed
-//! iteration includes dropping its result.
+//! One group per body (see `kyc_webhooks_bench::bodies`): the
+//! documented-samples, mixed and free-form-heavy 10,000-event Spektr batches
+//! and 10,000 PredictaID sample deliveries, each in documented and in sorted
+//! key order. Every timed iteration includes dropping its result.
 //!
-//! `cargo bench -p kyc-webhooks-bench`, then
-//! `cargo run --release -p kyc-webhooks-bench --bin bench_ratios`.
+//! `cargo bench -p kyc-webhooks-bench` (one group: append its name, e.g.
+//! `-- samples-sorted`). `cargo run --release -p kyc-webhooks-bench --bin
+//! bench_ratios` measures the same rows on the same bodies and judges the
+//! targets.
 
-use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
-use kyc_webhooks::{predictaid, spektr};
-use kyc_webhooks_bench::{bodies, Input};
-use serde::de::IgnoredAny;
-
-/// Decodes every body in `bodies` with `decode`, keeping the results alive
-/// until all are decoded (as the batch rows keep their events).
-fn each<T>(bodies: &[Vec<u8>], decode: impl Fn(&[u8]) -> T) -> Vec<T> {
-    bodies.iter().map(|body| decode(black_box(body))).collect()
-}
+use kyc_webhooks_bench::{bodies, run, Input, Row};
 
 fn decode(c: &mut Criterion) {
     for body in bodies() {
@@ -38,53 +33,20 @@ fn decode(c: &mut Criterion) {
         group.throughput(Throughput::Bytes(body.input.len() as u64));
         group.sample_size(20);
         group.warm_up_time(Duration::from_secs(1));
-        match &body.input {
-            Input::SpektrBatch(bytes) => {
-                // One iteration takes milliseconds to a few hundred: flat
-                // sampling keeps the run short.
-                group.sampling_mode(SamplingMode::Flat);
-                group.measurement_time(Duration::from_secs(4));
-                let bytes = bytes.as_slice();
-                group.bench_function("ignored_any", |b| {
-                    b.iter(|| serde_json::from_slice::<IgnoredAny>(black_box(bytes)).unwrap())
-                });
-                group.bench_function("serde_json_value", |b| {
-                    b.iter(|| {
-                        serde_json::from_slice::<serde_json::Value>(black_box(bytes)).unwrap()
-                    })
-                });
-                group.bench_function("sonic_rs_value", |b| {
-                    b.iter(|| sonic_rs::from_slice::<sonic_rs::Value>(black_box(bytes)).unwrap())
-                });
-                group.bench_function("typed_strict", |b| {
-                    b.iter(|| spektr::parse_batch(black_box(bytes)).unwrap())
-                });
-                group.bench_function("typed_lenient", |b| {
-                    b.iter(|| spektr::parse_batch_lenient(black_box(bytes)).unwrap())
-                });
-            }
-            Input::PredictaidEvents(events) => {
-                group.measurement_time(Duration::from_secs(3));
-                group.bench_function("ignored_any", |b| {
-                    b.iter(|| each(events, |e| serde_json::from_slice::<IgnoredAny>(e).unwrap()))
-                });
-                group.bench_function("serde_json_value", |b| {
-                    b.iter(|| {
-                        each(events, |e| {
-                            serde_json::from_slice::<serde_json::Value>(e).unwrap()
-                        })
-                    })
-                });
-                group.bench_function("sonic_rs_value", |b| {
-                    b.iter(|| {
-                        each(events, |e| {
-                            sonic_rs::from_slice::<sonic_rs::Value>(e).unwrap()
-                        })
-                    })
-                });
-                group.bench_function("typed_strict", |b| {
-                    b.iter(|| each(events, |e| predictaid::parse(e).unwrap()))
-                });
+        // One iteration takes milliseconds to a few hundred: flat sampling
+        // keeps the run short.
+        group.sampling_mode(SamplingMode::Flat);
+        group.measurement_time(Duration::from_secs(match body.input {
+            Input::SpektrBatch(_) => 4,
+            Input::PredictaidEvents(_) => 3,
+        }));
+        for row in Row::ALL {
+            let applies = match body.input {
+                Input::SpektrBatch(_) => true,
+                Input::PredictaidEvents(_) => row.applies_to_predictaid(),
+            };
+            if applies {
+                group.bench_function(row.name(), |b| b.iter(|| run(row, &body)));
             }
         }
         group.finish();

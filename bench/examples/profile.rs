@@ -2,58 +2,30 @@
 //!
 //! ```sh
 //! cargo build --release -p kyc-webhooks-bench --example profile
-//! perf record -g target/release/examples/profile mixed-documented strict 40
+//! perf record -g target/release/examples/profile samples-documented typed_strict 100
 //! perf report --no-children
 //! ```
 //!
-//! Arguments: the criterion group of the body (`mixed-documented`,
-//! `mixed-sorted`, `free-form-heavy-documented`, `predictaid-sorted`, ...),
-//! the row (`strict`, `lenient`, `value`, `ignored`; PredictaID: `strict`,
-//! `value`) and the number of iterations.
+//! Arguments: the group of the body (`samples-documented`, `mixed-sorted`,
+//! `free-form-heavy-documented`, `predictaid-samples-sorted`, ...: see
+//! `kyc_webhooks_bench::GROUPS`), the row (`typed_strict`, `typed_lenient`,
+//! `serde_json_value`, `ignored_any`, `sonic_rs_value`, `strict_broken_last`,
+//! `lenient_broken_last`; PredictaID: the first five but lenient) and the
+//! number of iterations.
 
-use std::hint::black_box;
-
-use kyc_webhooks::{predictaid, spektr};
-use kyc_webhooks_bench::{bodies, Input};
-use serde::de::IgnoredAny;
+use kyc_webhooks_bench::{bodies_where, run, Row, GROUPS, ROWS};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let group = args.get(1).map_or("mixed-documented", String::as_str);
-    let row = args.get(2).map_or("strict", String::as_str);
+    let group = args.get(1).map_or("samples-documented", String::as_str);
+    let row_name = args.get(2).map_or("typed_strict", String::as_str);
     let iterations: usize = args.get(3).map_or(20, |n| n.parse().expect("a count"));
-    let body = bodies()
-        .into_iter()
-        .find(|body| body.group == group)
-        .unwrap_or_else(|| panic!("no body {group}"));
-    let bytes = match body.input {
-        Input::SpektrBatch(bytes) => bytes,
-        Input::PredictaidEvents(events) => {
-            for _ in 0..iterations {
-                for event in &events {
-                    match row {
-                        "strict" => drop(black_box(predictaid::parse(event).unwrap())),
-                        "value" => drop(black_box(
-                            serde_json::from_slice::<serde_json::Value>(event).unwrap(),
-                        )),
-                        other => panic!("unknown row {other} for PredictaID"),
-                    }
-                }
-            }
-            return;
-        }
-    };
+    let row = Row::from_name(row_name)
+        .unwrap_or_else(|| panic!("no row {row_name}; the rows: {}", ROWS.join(", ")));
+    let body = bodies_where(|g| g == group)
+        .pop()
+        .unwrap_or_else(|| panic!("no body {group}; the bodies: {}", GROUPS.join(", ")));
     for _ in 0..iterations {
-        match row {
-            "strict" => drop(black_box(spektr::parse_batch(&bytes).unwrap())),
-            "lenient" => drop(black_box(spektr::parse_batch_lenient(&bytes).unwrap())),
-            "value" => drop(black_box(
-                serde_json::from_slice::<serde_json::Value>(&bytes).unwrap(),
-            )),
-            "ignored" => drop(black_box(
-                serde_json::from_slice::<IgnoredAny>(&bytes).unwrap(),
-            )),
-            other => panic!("unknown row {other}"),
-        }
+        assert!(run(row, &body), "{row_name} does not apply to {group}");
     }
 }
