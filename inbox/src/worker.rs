@@ -13,6 +13,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
 
 use crate::store::{AfterFailure, Claimed};
 use crate::{decode, ingest, Inbox, Provider, Result, StoredEvent};
@@ -297,6 +298,7 @@ enum Run {
 /// The event an attempt was about, for the workers' logs.
 struct Attempt {
     provider: Provider,
+    event_type: String,
     id: String,
     attempt: u32,
 }
@@ -359,6 +361,7 @@ impl Inbox {
         } = claimed;
         let attempt = Attempt {
             provider: event.provider,
+            event_type: event.event_type.clone(),
             id: event.event_id.clone(),
             attempt: event.attempts,
         };
@@ -367,13 +370,24 @@ impl Inbox {
             Err(error) => Run::Finished(Err(format!("the stored text no longer decodes: {error}"))),
             Ok(typed) => {
                 let cancellation = CancellationToken::new();
+                // The run is a span: what the handler logs carries the event.
+                let span = tracing::info_span!(
+                    "handle",
+                    provider = %attempt.provider,
+                    event_type = %attempt.event_type,
+                    id = %attempt.id,
+                    attempt = attempt.attempt,
+                );
                 let mut run = HandlerRun {
-                    task: tokio::spawn((handler.0)(Delivered {
-                        event: typed,
-                        stored: event,
-                        fencing_token: epoch,
-                        cancellation: cancellation.clone(),
-                    })),
+                    task: tokio::spawn(
+                        (handler.0)(Delivered {
+                            event: typed,
+                            stored: event,
+                            fencing_token: epoch,
+                            cancellation: cancellation.clone(),
+                        })
+                        .instrument(span),
+                    ),
                     cancellation,
                 };
                 self.run_with_lease(
@@ -408,6 +422,12 @@ impl Inbox {
                 }
             }
         };
+        crate::metrics::handler_ran(
+            attempt.provider,
+            &attempt.event_type,
+            &handled,
+            asked.elapsed(),
+        );
         Ok((handled, Some(attempt)))
     }
 
@@ -506,6 +526,7 @@ impl Inbox {
 fn log_handled(handled: &Handled, attempt: Option<&Attempt>) {
     let Some(Attempt {
         provider,
+        event_type,
         id,
         attempt,
     }) = attempt
@@ -515,16 +536,16 @@ fn log_handled(handled: &Handled, attempt: Option<&Attempt>) {
     match handled {
         Handled::Idle => {}
         Handled::Done => {
-            tracing::debug!(%provider, %id, attempt, "handled");
+            tracing::debug!(%provider, %event_type, %id, attempt, "handled");
         }
         Handled::WillRetry(error) => {
-            tracing::warn!(%provider, %id, attempt, %error, "the handler failed; the event will be retried");
+            tracing::warn!(%provider, %event_type, %id, attempt, %error, "the handler failed; the event will be retried");
         }
         Handled::Parked(error) => {
-            tracing::error!(%provider, %id, attempt, %error, "the handler failed for the last allowed time; the event is parked");
+            tracing::error!(%provider, %event_type, %id, attempt, %error, "the handler failed for the last allowed time; the event is parked");
         }
         Handled::LeaseLost => {
-            tracing::warn!(%provider, %id, attempt, "the lease was lost while the handler ran; nothing was recorded");
+            tracing::warn!(%provider, %event_type, %id, attempt, "the lease was lost while the handler ran; nothing was recorded");
         }
     }
 }

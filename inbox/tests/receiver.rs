@@ -61,6 +61,17 @@ impl Receiver {
         }
     }
 
+    /// The metrics listener's address (`--metrics-addr 127.0.0.1:0`), from
+    /// the log.
+    fn metrics_addr(&self) -> String {
+        let text = self.log();
+        let at = text
+            .find("metrics on http://")
+            .unwrap_or_else(|| panic!("no metrics listener in the log:\n{text}"));
+        let rest = &text[at + "metrics on http://".len()..];
+        rest.split('/').next().unwrap().to_owned()
+    }
+
     fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -78,9 +89,24 @@ impl Drop for Receiver {
     }
 }
 
-/// One HTTP/1.1 request on its own connection: the status and the body, or
+/// One HTTP/1.1 POST on its own connection: the status and the body, or
 /// `None` when the connection failed.
 async fn post(
+    addr: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Option<(u16, String)> {
+    request("POST", addr, path, headers, body).await
+}
+
+/// One HTTP/1.1 GET on its own connection.
+async fn get(addr: &str, path: &str) -> Option<(u16, String)> {
+    request("GET", addr, path, &[], b"").await
+}
+
+async fn request(
+    method: &str,
     addr: &str,
     path: &str,
     headers: &[(&str, &str)],
@@ -89,7 +115,7 @@ async fn post(
     let attempt = async {
         let mut stream = TcpStream::connect(addr).await.ok()?;
         let mut request = format!(
-            "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
             body.len()
         );
         for (name, value) in headers {
@@ -1064,4 +1090,222 @@ async fn idle_connections_and_slow_bodies_do_not_lock_deliveries_out() {
     );
     let inbox = Inbox::open(&db.url).await.unwrap();
     assert_eq!(inbox.counts().await.unwrap().events(), 2);
+}
+
+/// The samples of a Prometheus text page: `(name, labels) -> value`.
+fn samples(page: &str) -> BTreeMap<(String, BTreeMap<String, String>), f64> {
+    page.lines()
+        .filter(|line| !line.starts_with('#') && !line.trim().is_empty())
+        .map(|line| {
+            let (series, value) = line.rsplit_once(' ').unwrap();
+            let (name, labels) = match series.split_once('{') {
+                Some((name, labels)) => (name, labels.trim_end_matches('}')),
+                None => (series, ""),
+            };
+            let labels = labels
+                .split(',')
+                .filter(|pair| !pair.is_empty())
+                .map(|pair| {
+                    let (key, value) = pair.split_once('=').unwrap();
+                    (key.to_owned(), value.trim_matches('"').to_owned())
+                })
+                .collect();
+            ((name.to_owned(), labels), value.parse().unwrap())
+        })
+        .collect()
+}
+
+/// The value of one series (0 when it is absent).
+fn sample(page: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+    let labels = labels
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    samples(page)
+        .get(&(name.to_owned(), labels))
+        .copied()
+        .unwrap_or(0.0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_known_traffic_and_the_probes_name_a_failing_database() {
+    let db = Db::sqlite();
+    let receiver = Receiver::start(
+        &db.url,
+        &["--workers", "1", "--metrics-addr", "127.0.0.1:0"],
+    );
+    let (webhooks, metrics) = (receiver.addr.clone(), receiver.metrics_addr());
+    assert_ne!(webhooks, metrics);
+
+    // Known traffic: a PredictaID event stored, sent again, and unsigned; a
+    // Spektr batch with repeated ids; a request to no route.
+    let body = fixture("predictaid/session.created.json");
+    let signature = sign(&body);
+    let headers = [("X-PredictAid-Signature", signature.as_str())];
+    for _ in 0..2 {
+        let (status, _) = post(&webhooks, "/webhooks/predictaid", &headers, &body)
+            .await
+            .unwrap();
+        assert_eq!(status, 200);
+    }
+    let (status, _) = post(&webhooks, "/webhooks/predictaid", &[], &body)
+        .await
+        .unwrap();
+    assert_eq!(status, 401);
+    let spektr = fixture("spektr/batches/all-types.json");
+    let value: serde_json::Value = serde_json::from_slice(&spektr).unwrap();
+    let results = value["results"].as_array().unwrap();
+    let distinct: HashSet<_> = results.iter().map(|e| e["id"].as_str().unwrap()).collect();
+    let (status, _) = post(&webhooks, "/webhooks/spektr", &[], &spektr)
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    let (status, _) = post(&webhooks, "/elsewhere", &[], b"{}").await.unwrap();
+    assert_eq!(status, 404);
+
+    // Every stored event is handled by the one worker: wait for the runs.
+    let handled = distinct.len() as f64 + 1.0;
+    let started = Instant::now();
+    let page = loop {
+        let (status, page) = get(&metrics, "/metrics").await.unwrap();
+        assert_eq!(status, 200);
+        let done: f64 = samples(&page)
+            .iter()
+            .filter(|((name, labels), _)| {
+                name == "kyc_webhooks_handler_runs_total"
+                    && labels.get("outcome").map(String::as_str) == Some("done")
+            })
+            .map(|(_, value)| value)
+            .sum();
+        if done >= handled || started.elapsed() > Duration::from_secs(30) {
+            assert_eq!(done, handled, "handler runs done:\n{page}");
+            break page;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let deliveries = "kyc_webhooks_deliveries_total";
+    assert_eq!(
+        sample(
+            &page,
+            deliveries,
+            &[("provider", "predictaid"), ("status", "200")]
+        ),
+        2.0
+    );
+    assert_eq!(
+        sample(
+            &page,
+            deliveries,
+            &[("provider", "predictaid"), ("status", "401")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        sample(
+            &page,
+            deliveries,
+            &[("provider", "spektr"), ("status", "200")]
+        ),
+        1.0
+    );
+    assert!(
+        !page.contains("/elsewhere") && !page.contains("404"),
+        "{page}"
+    );
+    let events = "kyc_webhooks_events_total";
+    assert_eq!(
+        sample(
+            &page,
+            events,
+            &[("provider", "predictaid"), ("outcome", "stored")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        sample(
+            &page,
+            events,
+            &[("provider", "predictaid"), ("outcome", "already_stored")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        sample(
+            &page,
+            events,
+            &[("provider", "spektr"), ("outcome", "stored")]
+        ),
+        distinct.len() as f64
+    );
+    assert_eq!(
+        sample(
+            &page,
+            events,
+            &[("provider", "spektr"), ("outcome", "already_stored")]
+        ),
+        (results.len() - distinct.len()) as f64
+    );
+    assert_eq!(
+        sample(
+            &page,
+            "kyc_webhooks_handler_runs_total",
+            &[
+                ("provider", "predictaid"),
+                ("event_type", "session.created"),
+                ("outcome", "done")
+            ]
+        ),
+        1.0
+    );
+    assert_eq!(
+        sample(
+            &page,
+            "kyc_webhooks_request_duration_seconds_count",
+            &[("provider", "predictaid")]
+        ),
+        3.0
+    );
+    assert_eq!(
+        sample(
+            &page,
+            "kyc_webhooks_handler_duration_seconds_count",
+            &[("provider", "spektr")]
+        ),
+        distinct.len() as f64
+    );
+    assert!(
+        page.contains("# TYPE kyc_webhooks_request_duration_seconds histogram"),
+        "{page}"
+    );
+
+    // The probes, on both ports.
+    for addr in [&webhooks, &metrics] {
+        assert_eq!(get(addr, "/healthz").await.unwrap().0, 200);
+        let (status, text) = get(addr, "/readyz").await.unwrap();
+        assert_eq!(
+            (status, text.as_str()),
+            (
+                200,
+                "{\"checks\":{\"database\":\"ok\"},\"status\":\"ready\"}\n"
+            )
+        );
+    }
+    // A database without the inbox's table: not ready, and the answer says
+    // which check failed; the process itself still serves.
+    db.execute("ALTER TABLE inbox_events RENAME TO inbox_events_gone")
+        .await;
+    for addr in [&webhooks, &metrics] {
+        let (status, text) = get(addr, "/readyz").await.unwrap();
+        assert_eq!(status, 503, "{text}");
+        let answer: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(answer["status"], "unavailable");
+        assert!(
+            answer["checks"]["database"]
+                .as_str()
+                .unwrap()
+                .contains("inbox_events"),
+            "{text}"
+        );
+        assert_eq!(get(addr, "/healthz").await.unwrap().0, 200);
+    }
 }
