@@ -200,6 +200,17 @@ pub struct Config {
         hide = true
     )]
     pub handler_sleep_ms: u64,
+    /// On SIGTERM or Ctrl-C, the seconds given to the requests in flight to
+    /// be answered and to the running handlers to finish (at once, not one
+    /// after the other); a handler still running then is stopped, and its
+    /// event released to be claimed again at once.
+    #[arg(
+        long,
+        env = "RECEIVER_SHUTDOWN_TIMEOUT_SECS",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u64).range(0..=MAX_TIMEOUT_SECS)
+    )]
+    pub shutdown_timeout_secs: u64,
     /// Serve Prometheus metrics (`GET /metrics`) and the health checks
     /// (`/healthz`, `/readyz`) on this address too: a listener of its own,
     /// never the webhook port. Off unless given.
@@ -261,6 +272,7 @@ impl fmt::Debug for Config {
             .field("body_timeout_secs", &self.body_timeout_secs)
             .field("request_timeout_secs", &self.request_timeout_secs)
             .field("handler_sleep_ms", &self.handler_sleep_ms)
+            .field("shutdown_timeout_secs", &self.shutdown_timeout_secs)
             .field("metrics_addr", &self.metrics_addr)
             .finish()
     }
@@ -788,6 +800,8 @@ struct Connections {
     open: Mutex<ConnectionTable>,
     /// Signalled when a connection's last request in progress ends.
     became_idle: Notify,
+    /// Signalled when the last open connection ends.
+    all_closed: Notify,
 }
 
 #[derive(Default)]
@@ -828,7 +842,44 @@ impl Connections {
     }
 
     fn remove(&self, id: u64) {
-        self.table().open.remove(&id);
+        let mut table = self.table();
+        table.open.remove(&id);
+        if table.open.is_empty() {
+            self.all_closed.notify_waiters();
+        }
+    }
+
+    /// Asks every connection to close: at once when idle, else once its
+    /// request is answered. Returns how many requests are in progress.
+    fn close_all(&self) -> usize {
+        let mut table = self.table();
+        let mut in_progress = 0;
+        for tracked in table.open.values_mut() {
+            in_progress += tracked.in_progress;
+            if !tracked.closing {
+                tracked.closing = true;
+                tracked.close.notify_one();
+            }
+        }
+        in_progress
+    }
+
+    /// Waits until every connection has ended, or `deadline`; returns how
+    /// many are still open.
+    async fn drained(&self, deadline: Instant) -> usize {
+        loop {
+            let closed = self.all_closed.notified();
+            tokio::pin!(closed);
+            // Registered before the check: a last close in between is seen.
+            closed.as_mut().enable();
+            let open = self.table().open.len();
+            if open == 0 {
+                return 0;
+            }
+            if tokio::time::timeout_at(deadline, closed).await.is_err() {
+                return self.table().open.len();
+            }
+        }
     }
 
     fn start_request(self: &Arc<Self>, id: u64) -> RequestInProgress {
@@ -908,7 +959,7 @@ pub async fn serve_on(
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
-            _ = &mut shutdown => return,
+            _ = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(error) => {
@@ -921,19 +972,22 @@ pub async fn serve_on(
         };
         let permit = loop {
             if let Ok(permit) = Arc::clone(&permits).try_acquire_owned() {
-                break permit;
+                break Some(permit);
             }
             connections.close_oldest_idle();
             tokio::select! {
-                _ = &mut shutdown => return,
+                _ = &mut shutdown => break None,
                 permit = Arc::clone(&permits).acquire_owned() => match permit {
-                    Ok(permit) => break permit,
-                    Err(_) => return,
+                    Ok(permit) => break Some(permit),
+                    Err(_) => break None,
                 },
                 // None was idle (or the one asked to close took a request
                 // meanwhile): try again when one is.
                 _ = connections.became_idle.notified() => {}
             }
+        };
+        let Some(permit) = permit else {
+            break;
         };
         let (id, close) = connections.add();
         let app = app.clone();
@@ -984,6 +1038,22 @@ pub async fn serve_on(
             connections.remove(id);
             drop(permit);
         });
+    }
+    // Stop accepting (new connections are refused), then let the requests in
+    // flight be answered, each connection closing after its answer.
+    drop(listener);
+    let deadline = Instant::now() + Duration::from_secs(config.shutdown_timeout_secs);
+    let in_flight = connections.close_all();
+    tracing::info!(
+        requests_in_flight = in_flight,
+        "shutting down: no new connections; answering the requests in flight"
+    );
+    let open = connections.drained(deadline).await;
+    if open > 0 {
+        tracing::warn!(
+            connections = open,
+            "--shutdown-timeout-secs passed with connections still open: they are cut"
+        );
     }
 }
 
@@ -1036,11 +1106,32 @@ pub async fn serve(config: Config) -> Result<(), String> {
         }
     );
     let app = router(inbox, secrets, &config);
-    serve_on(listener, app, &config, shutdown_signal()).await;
-    tracing::info!("shutting down");
-    if let Some(workers) = workers {
-        workers.shutdown().await;
-    }
+    // One signal stops both: the webhook port drains its requests while the
+    // workers stop claiming and their handlers finish, within one timeout.
+    let stop = tokio_util::sync::CancellationToken::new();
+    tokio::spawn({
+        let stop = stop.clone();
+        async move {
+            shutdown_signal().await;
+            stop.cancel();
+        }
+    });
+    let timeout = Duration::from_secs(config.shutdown_timeout_secs);
+    let handlers = async {
+        stop.cancelled().await;
+        if let Some(workers) = workers {
+            if !workers.shutdown_within(timeout).await {
+                tracing::warn!(
+                    "--shutdown-timeout-secs passed with handlers still running: they were stopped and their events released"
+                );
+            }
+        }
+    };
+    tokio::join!(
+        serve_on(listener, app, &config, stop.clone().cancelled_owned()),
+        handlers
+    );
+    tracing::info!("stopped");
     Ok(())
 }
 

@@ -293,7 +293,13 @@ impl Drop for HandlerRun {
 enum Run {
     Finished(std::result::Result<(), String>),
     LeaseLost,
+    /// The workers were stopped ([`Workers::shutdown_within`]) while the
+    /// handler ran: it was stopped, and its event is to be released.
+    Stopped,
 }
+
+/// What a stopped run records as its error.
+const STOPPED: &str = "the workers shut down while the handler ran (their shutdown timeout passed); the event was released to be claimed again";
 
 /// The event an attempt was about, for the workers' logs.
 struct Attempt {
@@ -324,7 +330,8 @@ impl Inbox {
     /// `options.max_attempts` runs all started and none finished (their
     /// workers died) is parked by the claim instead of being claimed again.
     pub async fn handle_next(&self, options: &WorkerOptions, handler: &Handler) -> Result<Handled> {
-        Ok(self.handle_one(options, handler).await?.0)
+        let never = CancellationToken::new();
+        Ok(self.handle_one(options, handler, &never).await?.0)
     }
 
     /// The query plan of each statement a claim runs (SQLite: `EXPLAIN QUERY
@@ -343,6 +350,7 @@ impl Inbox {
         &self,
         options: &WorkerOptions,
         handler: &Handler,
+        stop: &CancellationToken,
     ) -> Result<(Handled, Option<Attempt>)> {
         // Before the claim: the lease ends no earlier than this plus `lease`.
         let asked = Instant::now();
@@ -396,12 +404,24 @@ impl Inbox {
                     &token,
                     options.lease,
                     later(asked, options.lease),
+                    stop,
                 )
                 .await
             }
         };
         let handled = match outcome {
             Run::LeaseLost => Handled::LeaseLost,
+            // Released now, not at the lease's end: another worker (or the
+            // next process) takes it at once. The run counts as an attempt,
+            // as one cut by a crash does.
+            Run::Stopped => {
+                let then = AfterFailure::RetryIn(Duration::ZERO);
+                if self.backend.fail(seq, &token, STOPPED, then).await? {
+                    Handled::WillRetry(STOPPED.to_owned())
+                } else {
+                    Handled::LeaseLost
+                }
+            }
             Run::Finished(Ok(())) => {
                 if self.backend.complete(seq, &token).await? {
                     Handled::Done
@@ -440,6 +460,7 @@ impl Inbox {
         token: &str,
         lease: Duration,
         mut expires: Instant,
+        stop: &CancellationToken,
     ) -> Run {
         let mut renew = tokio::time::interval((lease / 3).max(Duration::from_millis(1)));
         renew.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -467,6 +488,10 @@ impl Inbox {
                     }
                 }
                 _ = tokio::time::sleep_until(expires) => break,
+                _ = stop.cancelled() => {
+                    run.stop();
+                    return Run::Stopped;
+                }
             }
         }
         run.stop();
@@ -480,15 +505,18 @@ impl Inbox {
     /// as long as the workers are to run.
     pub fn run_workers(&self, options: WorkerOptions, handler: Handler) -> Workers {
         let (stop, stopped) = watch::channel(false);
+        let stop_handlers = CancellationToken::new();
         let tasks = (0..options.concurrency.max(1))
             .map(|_| {
                 let inbox = self.clone();
                 let (options, handler) = (options.clone(), handler.clone());
                 let mut stopped = stopped.clone();
+                let stop_handlers = stop_handlers.clone();
                 tokio::spawn(async move {
                     let mut idle = Duration::from_millis(10);
                     while !*stopped.borrow() {
-                        let wait = match inbox.handle_one(&options, &handler).await {
+                        let wait = match inbox.handle_one(&options, &handler, &stop_handlers).await
+                        {
                             Ok((Handled::Idle, _)) => {
                                 idle = (idle * 2).min(options.idle_max);
                                 idle
@@ -518,7 +546,11 @@ impl Inbox {
                 })
             })
             .collect();
-        Workers { stop, tasks }
+        Workers {
+            stop,
+            stop_handlers,
+            tasks,
+        }
     }
 }
 
@@ -558,6 +590,8 @@ fn log_handled(handled: &Handled, attempt: Option<&Attempt>) {
 #[must_use = "dropping Workers stops its workers at once"]
 pub struct Workers {
     stop: watch::Sender<bool>,
+    /// Stops the handlers still running, and releases their events.
+    stop_handlers: CancellationToken,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -570,7 +604,39 @@ impl Workers {
             let _ = task.await;
         }
     }
+
+    /// Stops claiming and gives the handler runs in progress `timeout` to
+    /// finish; a handler still running then is stopped (its
+    /// [`Delivered::cancellation`] cancelled, its task aborted) and its event
+    /// released at once, to be claimed again by the next worker (the run
+    /// counts as an attempt, with a `last_error` that says so) rather than
+    /// held until its lease expires. Returns whether every run finished in
+    /// time.
+    pub async fn shutdown_within(mut self, timeout: Duration) -> bool {
+        let _ = self.stop.send(true);
+        let deadline = Instant::now() + timeout;
+        let mut in_time = true;
+        for task in &mut self.tasks {
+            if tokio::time::timeout_at(deadline, &mut *task).await.is_err() {
+                in_time = false;
+                break;
+            }
+        }
+        if !in_time {
+            self.stop_handlers.cancel();
+            // Each loop now records its release: one write each, bounded.
+            let release = Instant::now() + RELEASE_TIMEOUT;
+            for task in &mut self.tasks {
+                let _ = tokio::time::timeout_at(release, &mut *task).await;
+            }
+        }
+        in_time
+    }
 }
+
+/// How long [`Workers::shutdown_within`] waits for the stopped runs' releases
+/// to be written, after its timeout.
+const RELEASE_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl Drop for Workers {
     fn drop(&mut self) {

@@ -1309,3 +1309,134 @@ async fn metrics_count_known_traffic_and_the_probes_name_a_failing_database() {
         assert_eq!(get(addr, "/healthz").await.unwrap().0, 200);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_under_load_answers_the_requests_in_flight_and_leaves_nothing_running() {
+    let db = Db::sqlite();
+    let mut receiver = Receiver::start(
+        &db.url,
+        &[
+            "--workers",
+            "2",
+            "--handler-sleep-ms",
+            "60000",
+            "--shutdown-timeout-secs",
+            "2",
+        ],
+    );
+    let addr = receiver.addr.clone();
+    let inbox = Inbox::open(&db.url).await.unwrap();
+
+    // Two events whose handlers outlive the shutdown timeout, running.
+    for i in 0..2 {
+        let body = predictaid_event(
+            &format!("evt_long_{i}"),
+            &format!("subject_long_{i}"),
+            1_700_000_000_000 + i,
+        );
+        assert_eq!(post_predictaid(&addr, &body).await.unwrap().0, 200);
+    }
+    let started = Instant::now();
+    while inbox.counts().await.unwrap().running < 2 {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the handlers did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // Requests in flight: deliveries whose bodies are half sent.
+    let mut in_flight = Vec::new();
+    for i in 0..20 {
+        let body = predictaid_event(
+            &format!("evt_in_flight_{i}"),
+            "subject_in_flight",
+            1_700_000_001_000 + i,
+        );
+        let headers = format!(
+            "X-PredictAid-Signature: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+            sign(body.as_bytes()),
+            body.len()
+        );
+        let mut stream = start_request(&addr, "/webhooks/predictaid", &headers).await;
+        let half = body.len() / 2;
+        stream.write_all(&body.as_bytes()[..half]).await.unwrap();
+        in_flight.push((stream, body, half));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let terminated = std::process::Command::new("kill")
+        .args(["-TERM", &receiver.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(terminated.success());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // No new connection is accepted any more...
+    let late = predictaid_event("evt_late", "subject_late", 1_700_000_002_000);
+    assert_eq!(
+        post_predictaid(&addr, &late).await,
+        None,
+        "a new delivery was accepted during the shutdown"
+    );
+    // ... but every request in flight is answered, and stored.
+    for (mut stream, body, half) in in_flight {
+        stream.write_all(&body.as_bytes()[half..]).await.unwrap();
+        let mut response = Vec::new();
+        let read =
+            tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut response)).await;
+        assert!(read.is_ok(), "no answer to a request in flight");
+        assert_eq!(
+            parse_response(&response),
+            Some((200, "stored\n".to_owned())),
+            "a request in flight was cut: {:?}\n{}",
+            String::from_utf8_lossy(&response),
+            receiver.log()
+        );
+    }
+
+    // It exits 0 once the handlers' time is up.
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = receiver.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the receiver did not exit:\n{}",
+            receiver.log()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status}:\n{}", receiver.log());
+
+    // Nothing is left running: the two stopped handlers' events are
+    // released (pending, claimable at once), the others stored.
+    let counts = inbox.counts().await.unwrap();
+    assert_eq!(counts.running, 0, "{counts:?}");
+    for i in 0..2 {
+        let event = inbox
+            .event(Provider::PredictaId, &format!("evt_long_{i}"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(event.state, State::Pending);
+        assert!(
+            event
+                .last_error
+                .as_deref()
+                .unwrap_or("")
+                .contains("shut down"),
+            "{event:?}"
+        );
+    }
+    for i in 0..20 {
+        let stored = inbox
+            .event(Provider::PredictaId, &format!("evt_in_flight_{i}"))
+            .await
+            .unwrap();
+        assert!(
+            stored.is_some(),
+            "evt_in_flight_{i} was answered 200 but is not stored"
+        );
+    }
+}
