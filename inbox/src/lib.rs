@@ -123,7 +123,7 @@ pub use error::{Error, Result};
 pub use ingest::{MAX_DEAD_LETTERS_PER_DELIVERY, MAX_ERROR_LEN, MAX_ID_LEN};
 #[allow(deprecated)]
 pub use worker::Event;
-pub use worker::{Delivered, Handled, Handler, InboxEvent, WorkerOptions, Workers};
+pub use worker::{Decision, Delivered, Handled, Handler, InboxEvent, WorkerOptions, Workers};
 
 use store::{Backend, Row, MAX_ROWS_PER_COMMIT};
 

@@ -12,7 +12,7 @@
 //! | [`DELIVERIES_TOTAL`] | counter | `provider`, `status` | webhook requests answered, by HTTP status (the receiver) |
 //! | [`REQUEST_DURATION_SECONDS`] | histogram | `provider` | time from a webhook request's arrival to its answer (the receiver) |
 //! | [`EVENTS_TOTAL`] | counter | `provider`, `outcome` | events of committed deliveries: `stored`, `already_stored`, `dead_lettered` (now or before) |
-//! | [`HANDLER_RUNS_TOTAL`] | counter | `provider`, `event_type`, `outcome` | handler runs: `done`, `retry`, `parked`, `lease_lost` |
+//! | [`HANDLER_RUNS_TOTAL`] | counter | `provider`, `event_type`, `outcome` | handler runs: `done`, `retry`, `snoozed`, `parked`, `lease_lost` |
 //! | [`HANDLER_DURATION_SECONDS`] | histogram | `provider` | time from a claim to its outcome being recorded (OpenTelemetry's `messaging.process.duration`) |
 
 use std::time::Duration;
@@ -28,7 +28,7 @@ pub const REQUEST_DURATION_SECONDS: &str = "kyc_webhooks_request_duration_second
 /// (`stored`, `already_stored`, `dead_lettered`).
 pub const EVENTS_TOTAL: &str = "kyc_webhooks_events_total";
 /// Counter: handler runs, by `provider`, `event_type` and `outcome` (`done`,
-/// `retry`, `parked`, `lease_lost`).
+/// `retry`, `snoozed`, `parked`, `lease_lost`).
 pub const HANDLER_RUNS_TOTAL: &str = "kyc_webhooks_handler_runs_total";
 /// Histogram: seconds from a claim to its outcome being recorded, by
 /// `provider`.
@@ -98,6 +98,7 @@ pub(crate) fn handler_ran(
         Handled::Done => "done",
         Handled::WillRetry(_) => "retry",
         Handled::Parked(_) => "parked",
+        Handled::Snoozed(_) => "snoozed",
         Handled::LeaseLost => "lease_lost",
     };
     metrics::counter!(

@@ -200,28 +200,69 @@ impl WorkerOptions {
 }
 
 type BoxedHandler = Arc<
-    dyn Fn(Delivered) -> Pin<Box<dyn Future<Output = std::result::Result<(), String>> + Send>>
+    dyn Fn(Delivered) -> Pin<Box<dyn Future<Output = std::result::Result<Decision, String>> + Send>>
         + Send
         + Sync,
 >;
 
+/// What a handler decided about its event, when it did not fail. A handler
+/// that returns `Ok(())` decided [`Decision::Done`]; an `Err` is a failure,
+/// retried with backoff until `max_attempts`, then parked.
+///
+/// ```
+/// use std::time::Duration;
+/// use kyc_webhooks_inbox::{Decision, Handler};
+///
+/// let handler = Handler::new(|delivered| async move {
+///     match delivered.stored.event_type.as_str() {
+///         // The customer's record is not there yet: ask again in a minute,
+///         // without using up an attempt.
+///         "customer_record_changed" => Ok(Decision::RetryAfter(Duration::from_secs(60))),
+///         // Never handled here: park it with a reason, now.
+///         "flow.version.published" => Ok(Decision::Park("flows are managed elsewhere".into())),
+///         _ => Ok::<_, std::io::Error>(Decision::Done),
+///     }
+/// });
+/// # drop(handler);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Decision {
+    /// Handled: the event is done.
+    Done,
+    /// Not now: claimable again after this delay (a snooze). The run does
+    /// not count as an attempt, and `last_error` is kept.
+    RetryAfter(Duration),
+    /// Never: park the event now with this reason (a poison event), whatever
+    /// attempts are left. `kyc-webhooks inbox requeue` takes it back.
+    Park(String),
+}
+
+impl From<()> for Decision {
+    /// `Ok(())` from a handler is [`Decision::Done`].
+    fn from((): ()) -> Decision {
+        Decision::Done
+    }
+}
+
 /// The user's handler, boxed: any `Fn(Delivered) -> impl Future<Output =
-/// Result<(), E>>` with `E: Display`.
+/// Result<T, E>>` with `T` `()` or a [`Decision`] and `E: Display`.
 #[derive(Clone)]
 pub struct Handler(BoxedHandler);
 
 impl Handler {
     /// Wraps a handler function.
-    pub fn new<H, Fut, E>(handler: H) -> Handler
+    pub fn new<H, Fut, T, E>(handler: H) -> Handler
     where
         H: Fn(Delivered) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = std::result::Result<(), E>> + Send + 'static,
+        Fut: Future<Output = std::result::Result<T, E>> + Send + 'static,
+        T: Into<Decision> + 'static,
         E: Display + 'static,
     {
         let handler = Arc::new(handler);
         Handler(Arc::new(move |delivered| {
             let future = handler(delivered);
-            Box::pin(async move { future.await.map_err(|e| e.to_string()) })
+            Box::pin(async move { future.await.map(Into::into).map_err(|e| e.to_string()) })
         }))
     }
 }
@@ -241,8 +282,12 @@ pub enum Handled {
     Done,
     /// The handler failed; the event will be retried.
     WillRetry(String),
-    /// The handler failed for the last allowed time; the event is parked.
+    /// The handler failed for the last allowed time, or decided
+    /// [`Decision::Park`]: the event is parked, with this error or reason.
     Parked(String),
+    /// The handler decided [`Decision::RetryAfter`]: the event is claimable
+    /// again after this delay, the run not counted as an attempt.
+    Snoozed(Duration),
     /// The lease was lost while the handler ran (another worker may have the
     /// event now): nothing was recorded.
     LeaseLost,
@@ -272,7 +317,7 @@ fn typed(stored: &StoredEvent) -> std::result::Result<InboxEvent, kyc_webhooks::
 /// A running handler: cancelled, then aborted, when dropped (when the
 /// [`Inbox::handle_next`] future holding it is dropped, or the lease is lost).
 struct HandlerRun {
-    task: JoinHandle<std::result::Result<(), String>>,
+    task: JoinHandle<std::result::Result<Decision, String>>,
     cancellation: CancellationToken,
 }
 
@@ -291,7 +336,7 @@ impl Drop for HandlerRun {
 
 /// How a handler run ended.
 enum Run {
-    Finished(std::result::Result<(), String>),
+    Finished(std::result::Result<Decision, String>),
     LeaseLost,
     /// The workers were stopped ([`Workers::shutdown_within`]) while the
     /// handler ran: it was stopped, and its event is to be released.
@@ -422,9 +467,29 @@ impl Inbox {
                     Handled::LeaseLost
                 }
             }
-            Run::Finished(Ok(())) => {
+            Run::Finished(Ok(Decision::Done)) => {
                 if self.backend.complete(seq, &token).await? {
                     Handled::Done
+                } else {
+                    Handled::LeaseLost
+                }
+            }
+            Run::Finished(Ok(Decision::RetryAfter(delay))) => {
+                let then = AfterFailure::Snooze(delay);
+                if self.backend.fail(seq, &token, "", then).await? {
+                    Handled::Snoozed(delay)
+                } else {
+                    Handled::LeaseLost
+                }
+            }
+            Run::Finished(Ok(Decision::Park(reason))) => {
+                let reason = ingest::bounded(format!("parked by the handler: {reason}"));
+                if self
+                    .backend
+                    .fail(seq, &token, &reason, AfterFailure::Park)
+                    .await?
+                {
+                    Handled::Parked(reason)
                 } else {
                     Handled::LeaseLost
                 }
@@ -437,7 +502,9 @@ impl Inbox {
                 } else {
                     match then {
                         AfterFailure::Park => Handled::Parked(error),
-                        AfterFailure::RetryIn(_) => Handled::WillRetry(error),
+                        AfterFailure::RetryIn(_) | AfterFailure::Snooze(_) => {
+                            Handled::WillRetry(error)
+                        }
                     }
                 }
             }
@@ -574,7 +641,10 @@ fn log_handled(handled: &Handled, attempt: Option<&Attempt>) {
             tracing::warn!(%provider, %event_type, %id, attempt, %error, "the handler failed; the event will be retried");
         }
         Handled::Parked(error) => {
-            tracing::error!(%provider, %event_type, %id, attempt, %error, "the handler failed for the last allowed time; the event is parked");
+            tracing::error!(%provider, %event_type, %id, attempt, %error, "the event is parked (the handler failed for the last allowed time, or parked it)");
+        }
+        Handled::Snoozed(delay) => {
+            tracing::debug!(%provider, %event_type, %id, attempt, ?delay, "the handler asked to be called again later");
         }
         Handled::LeaseLost => {
             tracing::warn!(%provider, %event_type, %id, attempt, "the lease was lost while the handler ran; nothing was recorded");
@@ -663,6 +733,7 @@ mod tests {
             .map(|attempt| match options.after_failure(attempt) {
                 AfterFailure::RetryIn(d) => Some(d.as_millis()),
                 AfterFailure::Park => None,
+                AfterFailure::Snooze(_) => unreachable!("a failure is never a snooze"),
             })
             .collect();
         assert_eq!(delays, [Some(100), Some(200), Some(300), None]);
