@@ -1440,3 +1440,98 @@ async fn sigterm_under_load_answers_the_requests_in_flight_and_leaves_nothing_ru
         );
     }
 }
+
+/// A stand-in OpenTelemetry collector: answers every HTTP request 200 and
+/// keeps what was posted to `/v1/traces`.
+#[cfg(feature = "otel")]
+fn collector() -> (String, Arc<Mutex<Vec<Vec<u8>>>>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let posted: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
+    let keep = posted.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(100) {
+            let Ok(stream) = stream else { continue };
+            let mut reader = BufReader::new(stream);
+            loop {
+                let (mut path, mut length) = (String::new(), 0usize);
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                    break;
+                }
+                if let Some(p) = line.split_whitespace().nth(1) {
+                    path = p.to_owned();
+                }
+                loop {
+                    line.clear();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    if let Some((name, value)) = line.split_once(':') {
+                        if name.eq_ignore_ascii_case("content-length") {
+                            length = value.trim().parse().unwrap_or(0);
+                        }
+                    }
+                }
+                let mut body = vec![0; length.min(16 << 20)];
+                if reader.read_exact(&mut body).is_err() {
+                    break;
+                }
+                if path == "/v1/traces" {
+                    keep.lock().unwrap().push(body);
+                }
+                let answer = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+                if reader.get_mut().write_all(answer).is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    (format!("http://{addr}"), posted)
+}
+
+#[cfg(feature = "otel")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_an_otlp_endpoint_the_handler_run_is_exported_as_a_span() {
+    let db = Db::sqlite();
+    let (endpoint, posted) = collector();
+    let mut receiver = Receiver::start_with(
+        &db.url,
+        &["--workers", "1"],
+        &[("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint)],
+    );
+    let body = predictaid_event("evt_traced_1", "subject_traced", 1_700_000_000_000);
+    assert_eq!(post_predictaid(&receiver.addr, &body).await.unwrap().0, 200);
+    let inbox = Inbox::open(&db.url).await.unwrap();
+    let started = Instant::now();
+    while inbox.counts().await.unwrap().done < 1 {
+        assert!(started.elapsed() < Duration::from_secs(20), "not handled");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The spans still buffered are sent at shutdown.
+    std::process::Command::new("kill")
+        .args(["-TERM", &receiver.child.id().to_string()])
+        .status()
+        .unwrap();
+    let started = Instant::now();
+    while receiver.child.try_wait().unwrap().is_none() {
+        assert!(started.elapsed() < Duration::from_secs(20), "did not exit");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // OTLP/protobuf: strings travel as their bytes.
+    let posted = posted.lock().unwrap().concat();
+    let has = |needle: &str| posted.windows(needle.len()).any(|w| w == needle.as_bytes());
+    for needle in [
+        "handle",
+        "evt_traced_1",
+        "inbox.test",
+        "kyc-webhooks-receiver",
+    ] {
+        assert!(
+            has(needle),
+            "no {needle:?} in the exported spans ({} bytes)",
+            posted.len()
+        );
+    }
+}
