@@ -111,6 +111,7 @@ use tokio::sync::Notify;
 mod decode;
 mod error;
 mod ingest;
+pub mod metrics;
 #[cfg(feature = "receiver")]
 #[cfg_attr(docsrs, doc(cfg(feature = "receiver")))]
 pub mod receiver;
@@ -122,7 +123,7 @@ pub use error::{Error, Result};
 pub use ingest::{MAX_DEAD_LETTERS_PER_DELIVERY, MAX_ERROR_LEN, MAX_ID_LEN};
 #[allow(deprecated)]
 pub use worker::Event;
-pub use worker::{Delivered, Handled, Handler, InboxEvent, WorkerOptions, Workers};
+pub use worker::{Decision, Delivered, Handled, Handler, InboxEvent, WorkerOptions, Workers};
 
 use store::{Backend, Row, MAX_ROWS_PER_COMMIT};
 
@@ -449,7 +450,9 @@ impl Inbox {
                 event.authenticated = authenticated;
             }
         }
-        self.commit(planned).await
+        let receipt = self.commit(planned).await?;
+        metrics::events_committed(Provider::Spektr, &receipt);
+        Ok(receipt)
     }
 
     /// Stores a PredictaID delivery: verifies the signature over the exact
@@ -472,7 +475,9 @@ impl Inbox {
         B: AsRef<[u8]>,
     {
         let planned = ingest::plan_predictaid(secrets, body.as_ref(), signature, event_id_header)?;
-        self.commit(vec![planned]).await
+        let receipt = self.commit(vec![planned]).await?;
+        metrics::events_committed(Provider::PredictaId, &receipt);
+        Ok(receipt)
     }
 
     async fn commit(&self, planned: Vec<ingest::Planned>) -> Result<Receipt> {
@@ -540,6 +545,18 @@ impl Inbox {
     /// Dead letters, oldest first, at most `limit`.
     pub async fn dead_letters(&self, limit: u32) -> Result<Vec<DeadLetter>> {
         self.backend.dead_letters(i64::from(limit)).await
+    }
+
+    /// Whether the inbox can serve: one point query on `inbox_events` by its
+    /// unique key, reading every column this version writes (so a database
+    /// that does not answer, or holds another schema, fails). What the
+    /// receiver's `GET /readyz` asks; cheap at any table size.
+    ///
+    /// # Errors
+    ///
+    /// The database's error.
+    pub async fn check_ready(&self) -> Result<()> {
+        self.event(Provider::Spektr, "").await.map(|_| ())
     }
 
     /// How many events are in each state (in all, and by provider and type),

@@ -21,7 +21,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::Router;
 use http_body_util::BodyExt as _;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -200,6 +200,22 @@ pub struct Config {
         hide = true
     )]
     pub handler_sleep_ms: u64,
+    /// On SIGTERM or Ctrl-C, the seconds given to the requests in flight to
+    /// be answered and to the running handlers to finish (at once, not one
+    /// after the other); a handler still running then is stopped, and its
+    /// event released to be claimed again at once.
+    #[arg(
+        long,
+        env = "RECEIVER_SHUTDOWN_TIMEOUT_SECS",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u64).range(0..=MAX_TIMEOUT_SECS)
+    )]
+    pub shutdown_timeout_secs: u64,
+    /// Serve Prometheus metrics (`GET /metrics`) and the health checks
+    /// (`/healthz`, `/readyz`) on this address too: a listener of its own,
+    /// never the webhook port. Off unless given.
+    #[arg(long, env = "RECEIVER_METRICS_ADDR", value_name = "ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 /// The largest body limit accepted, in bytes.
@@ -256,6 +272,8 @@ impl fmt::Debug for Config {
             .field("body_timeout_secs", &self.body_timeout_secs)
             .field("request_timeout_secs", &self.request_timeout_secs)
             .field("handler_sleep_ms", &self.handler_sleep_ms)
+            .field("shutdown_timeout_secs", &self.shutdown_timeout_secs)
+            .field("metrics_addr", &self.metrics_addr)
             .finish()
     }
 }
@@ -409,8 +427,13 @@ impl SpektrGate {
 
 /// The Spektr route's path prefix; with a token the route is `PREFIX/TOKEN`.
 const SPEKTR_PATH: &str = "/webhooks/spektr";
+/// The PredictaID route.
+const PREDICTAID_PATH: &str = "/webhooks/predictaid";
 
-/// The two routes with their limits and timeouts.
+/// The two webhook routes with their limits and timeouts, and the health
+/// checks: `GET /healthz` (the process serves: always 200) and `GET /readyz`
+/// (200 when the database answers with the current schema, else 503 with a
+/// JSON body naming the failing check).
 ///
 /// With `config.spektr_token` the Spektr route is `POST
 /// /webhooks/spektr/{TOKEN}`. With `config.spektr_allow`, the peer address is
@@ -419,6 +442,7 @@ const SPEKTR_PATH: &str = "/webhooks/spektr";
 /// without it every Spektr delivery is refused.
 pub fn router(inbox: Inbox, secrets: Secrets, config: &Config) -> Router {
     use sha2::Digest as _;
+    let health_inbox = inbox.clone();
     let gate = SpektrGate {
         token: config
             .spektr_token
@@ -438,7 +462,7 @@ pub fn router(inbox: Inbox, secrets: Secrets, config: &Config) -> Router {
         .route(&spektr_path, post(on_spektr))
         .layer(RequestBodyLimitLayer::new(config.spektr_body_limit));
     let predictaid = Router::new()
-        .route("/webhooks/predictaid", post(on_predictaid))
+        .route(PREDICTAID_PATH, post(on_predictaid))
         .layer(RequestBodyLimitLayer::new(config.predictaid_body_limit));
     spektr
         .merge(predictaid)
@@ -459,6 +483,83 @@ pub fn router(inbox: Inbox, secrets: Secrets, config: &Config) -> Router {
                 ))
                 .layer(GlobalConcurrencyLimitLayer::new(config.max_requests.max(1))),
         )
+        // Outermost: it sees every answer, the limits' and timeouts' too.
+        .layer(axum::middleware::from_fn(count_delivery))
+        .merge(health_routes(health_inbox))
+}
+
+/// Records each webhook request's answer and duration
+/// ([`metrics::DELIVERIES_TOTAL`](crate::metrics::DELIVERIES_TOTAL),
+/// [`REQUEST_DURATION_SECONDS`](crate::metrics::REQUEST_DURATION_SECONDS)).
+async fn count_delivery(request: Request, next: axum::middleware::Next) -> Response {
+    let path = request.uri().path();
+    let provider = if path == SPEKTR_PATH || path.starts_with(&format!("{SPEKTR_PATH}/")) {
+        "spektr"
+    } else if path == PREDICTAID_PATH {
+        "predictaid"
+    } else {
+        return next.run(request).await;
+    };
+    let started = Instant::now();
+    let response = next.run(request).await;
+    crate::metrics::delivery_answered(provider, response.status().as_u16(), started.elapsed());
+    response
+}
+
+/// `GET /healthz` and `GET /readyz`, on the webhook port and the metrics
+/// port.
+fn health_routes(inbox: Inbox) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .with_state(inbox)
+}
+
+/// How long `/readyz` waits for the database.
+const READY_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The process serves: 200 whatever the database does (a liveness probe
+/// that restarts the process would not mend a database).
+async fn healthz() -> Response {
+    (
+        StatusCode::OK,
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        "{\"status\":\"ok\"}\n",
+    )
+        .into_response()
+}
+
+/// The database answers within [`READY_TIMEOUT`] and holds the schema this
+/// version writes: 200; otherwise 503 with a JSON body naming the failing
+/// check, so that an orchestrator sends no traffic until it is fixed.
+async fn readyz(State(inbox): State<Inbox>) -> Response {
+    let database = match tokio::time::timeout(READY_TIMEOUT, inbox.check_ready()).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(error)) => Err(error.to_string()),
+        Err(_) => Err(format!(
+            "no answer within {} s",
+            READY_TIMEOUT.as_secs_f64()
+        )),
+    };
+    let (status, body) = match database {
+        Ok(()) => (
+            StatusCode::OK,
+            serde_json::json!({"status": "ready", "checks": {"database": "ok"}}),
+        ),
+        Err(error) => {
+            tracing::warn!(%error, "not ready: the database check failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                serde_json::json!({"status": "unavailable", "checks": {"database": error}}),
+            )
+        }
+    };
+    (
+        status,
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        format!("{body}\n"),
+    )
+        .into_response()
 }
 
 /// The answer to a body that could not be read: 413 over the limit layer's
@@ -699,6 +800,8 @@ struct Connections {
     open: Mutex<ConnectionTable>,
     /// Signalled when a connection's last request in progress ends.
     became_idle: Notify,
+    /// Signalled when the last open connection ends.
+    all_closed: Notify,
 }
 
 #[derive(Default)]
@@ -739,7 +842,44 @@ impl Connections {
     }
 
     fn remove(&self, id: u64) {
-        self.table().open.remove(&id);
+        let mut table = self.table();
+        table.open.remove(&id);
+        if table.open.is_empty() {
+            self.all_closed.notify_waiters();
+        }
+    }
+
+    /// Asks every connection to close: at once when idle, else once its
+    /// request is answered. Returns how many requests are in progress.
+    fn close_all(&self) -> usize {
+        let mut table = self.table();
+        let mut in_progress = 0;
+        for tracked in table.open.values_mut() {
+            in_progress += tracked.in_progress;
+            if !tracked.closing {
+                tracked.closing = true;
+                tracked.close.notify_one();
+            }
+        }
+        in_progress
+    }
+
+    /// Waits until every connection has ended, or `deadline`; returns how
+    /// many are still open.
+    async fn drained(&self, deadline: Instant) -> usize {
+        loop {
+            let closed = self.all_closed.notified();
+            tokio::pin!(closed);
+            // Registered before the check: a last close in between is seen.
+            closed.as_mut().enable();
+            let open = self.table().open.len();
+            if open == 0 {
+                return 0;
+            }
+            if tokio::time::timeout_at(deadline, closed).await.is_err() {
+                return self.table().open.len();
+            }
+        }
     }
 
     fn start_request(self: &Arc<Self>, id: u64) -> RequestInProgress {
@@ -819,7 +959,7 @@ pub async fn serve_on(
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
-            _ = &mut shutdown => return,
+            _ = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(error) => {
@@ -832,19 +972,22 @@ pub async fn serve_on(
         };
         let permit = loop {
             if let Ok(permit) = Arc::clone(&permits).try_acquire_owned() {
-                break permit;
+                break Some(permit);
             }
             connections.close_oldest_idle();
             tokio::select! {
-                _ = &mut shutdown => return,
+                _ = &mut shutdown => break None,
                 permit = Arc::clone(&permits).acquire_owned() => match permit {
-                    Ok(permit) => break permit,
-                    Err(_) => return,
+                    Ok(permit) => break Some(permit),
+                    Err(_) => break None,
                 },
                 // None was idle (or the one asked to close took a request
                 // meanwhile): try again when one is.
                 _ = connections.became_idle.notified() => {}
             }
+        };
+        let Some(permit) = permit else {
+            break;
         };
         let (id, close) = connections.add();
         let app = app.clone();
@@ -896,6 +1039,22 @@ pub async fn serve_on(
             drop(permit);
         });
     }
+    // Stop accepting (new connections are refused), then let the requests in
+    // flight be answered, each connection closing after its answer.
+    drop(listener);
+    let deadline = Instant::now() + Duration::from_secs(config.shutdown_timeout_secs);
+    let in_flight = connections.close_all();
+    tracing::info!(
+        requests_in_flight = in_flight,
+        "shutting down: no new connections; answering the requests in flight"
+    );
+    let open = connections.drained(deadline).await;
+    if open > 0 {
+        tracing::warn!(
+            connections = open,
+            "--shutdown-timeout-secs passed with connections still open: they are cut"
+        );
+    }
 }
 
 /// Opens the inbox, starts the workers and serves until Ctrl-C or SIGTERM.
@@ -926,6 +1085,11 @@ pub async fn serve(config: Config) -> Result<(), String> {
     let local = listener
         .local_addr()
         .map_err(|e| format!("reading the bound address: {e}"))?;
+    // Before the workers and the webhook port: metrics and probes are up
+    // once the log says "listening".
+    if let Some(addr) = config.metrics_addr {
+        serve_metrics(addr, local, inbox.clone()).await?;
+    }
     let workers = (config.workers > 0).then(|| {
         inbox.run_workers(
             config.worker_options(),
@@ -942,11 +1106,93 @@ pub async fn serve(config: Config) -> Result<(), String> {
         }
     );
     let app = router(inbox, secrets, &config);
-    serve_on(listener, app, &config, shutdown_signal()).await;
-    tracing::info!("shutting down");
-    if let Some(workers) = workers {
-        workers.shutdown().await;
+    // One signal stops both: the webhook port drains its requests while the
+    // workers stop claiming and their handlers finish, within one timeout.
+    let stop = tokio_util::sync::CancellationToken::new();
+    tokio::spawn({
+        let stop = stop.clone();
+        async move {
+            shutdown_signal().await;
+            stop.cancel();
+        }
+    });
+    let timeout = Duration::from_secs(config.shutdown_timeout_secs);
+    let handlers = async {
+        stop.cancelled().await;
+        if let Some(workers) = workers {
+            if !workers.shutdown_within(timeout).await {
+                tracing::warn!(
+                    "--shutdown-timeout-secs passed with handlers still running: they were stopped and their events released"
+                );
+            }
+        }
+    };
+    tokio::join!(
+        serve_on(listener, app, &config, stop.clone().cancelled_owned()),
+        handlers
+    );
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Installs the Prometheus recorder and serves `GET /metrics` with the health
+/// checks on `addr`, a listener of its own, in a task of its own.
+async fn serve_metrics(addr: SocketAddr, webhooks: SocketAddr, inbox: Inbox) -> Result<(), String> {
+    use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
+    if addr == webhooks {
+        return Err(format!(
+            "--metrics-addr {addr} is the webhook address: give the metrics a port of their own"
+        ));
     }
+    // Histograms with buckets (without them the exporter writes summaries),
+    // from a millisecond to half a minute.
+    let buckets = [
+        0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+    ];
+    let handle = PrometheusBuilder::new()
+        .set_buckets_for_metric(Matcher::Suffix("_seconds".to_owned()), &buckets)
+        .map_err(|e| format!("configuring the metrics: {e}"))?
+        .install_recorder()
+        .map_err(|e| format!("installing the metrics recorder: {e}"))?;
+    crate::metrics::describe();
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("binding --metrics-addr {addr}: {e}"))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| format!("reading the bound metrics address: {e}"))?;
+    let upkeep = handle.clone();
+    tokio::spawn(async move {
+        // Drains the histograms' pending samples between scrapes.
+        let mut every = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            every.tick().await;
+            upkeep.run_upkeep();
+        }
+    });
+    let app = Router::new()
+        .route(
+            "/metrics",
+            get(move || {
+                let handle = handle.clone();
+                async move {
+                    (
+                        [(
+                            axum::http::header::CONTENT_TYPE,
+                            "text/plain; version=0.0.4; charset=utf-8",
+                        )],
+                        handle.render(),
+                    )
+                }
+            }),
+        )
+        .merge(health_routes(inbox));
+    tracing::info!("metrics on http://{local}/metrics");
+    tokio::spawn(async move {
+        if let Err(error) = axum::serve(listener, app).await {
+            tracing::error!(%error, "the metrics listener failed");
+        }
+    });
     Ok(())
 }
 

@@ -13,6 +13,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
 
 use crate::store::{AfterFailure, Claimed};
 use crate::{decode, ingest, Inbox, Provider, Result, StoredEvent};
@@ -199,28 +200,69 @@ impl WorkerOptions {
 }
 
 type BoxedHandler = Arc<
-    dyn Fn(Delivered) -> Pin<Box<dyn Future<Output = std::result::Result<(), String>> + Send>>
+    dyn Fn(Delivered) -> Pin<Box<dyn Future<Output = std::result::Result<Decision, String>> + Send>>
         + Send
         + Sync,
 >;
 
+/// What a handler decided about its event, when it did not fail. A handler
+/// that returns `Ok(())` decided [`Decision::Done`]; an `Err` is a failure,
+/// retried with backoff until `max_attempts`, then parked.
+///
+/// ```
+/// use std::time::Duration;
+/// use kyc_webhooks_inbox::{Decision, Handler};
+///
+/// let handler = Handler::new(|delivered| async move {
+///     match delivered.stored.event_type.as_str() {
+///         // The customer's record is not there yet: ask again in a minute,
+///         // without using up an attempt.
+///         "customer_record_changed" => Ok(Decision::RetryAfter(Duration::from_secs(60))),
+///         // Never handled here: park it with a reason, now.
+///         "flow.version.published" => Ok(Decision::Park("flows are managed elsewhere".into())),
+///         _ => Ok::<_, std::io::Error>(Decision::Done),
+///     }
+/// });
+/// # drop(handler);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Decision {
+    /// Handled: the event is done.
+    Done,
+    /// Not now: claimable again after this delay (a snooze). The run does
+    /// not count as an attempt, and `last_error` is kept.
+    RetryAfter(Duration),
+    /// Never: park the event now with this reason (a poison event), whatever
+    /// attempts are left. `kyc-webhooks inbox requeue` takes it back.
+    Park(String),
+}
+
+impl From<()> for Decision {
+    /// `Ok(())` from a handler is [`Decision::Done`].
+    fn from((): ()) -> Decision {
+        Decision::Done
+    }
+}
+
 /// The user's handler, boxed: any `Fn(Delivered) -> impl Future<Output =
-/// Result<(), E>>` with `E: Display`.
+/// Result<T, E>>` with `T` `()` or a [`Decision`] and `E: Display`.
 #[derive(Clone)]
 pub struct Handler(BoxedHandler);
 
 impl Handler {
     /// Wraps a handler function.
-    pub fn new<H, Fut, E>(handler: H) -> Handler
+    pub fn new<H, Fut, T, E>(handler: H) -> Handler
     where
         H: Fn(Delivered) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = std::result::Result<(), E>> + Send + 'static,
+        Fut: Future<Output = std::result::Result<T, E>> + Send + 'static,
+        T: Into<Decision> + 'static,
         E: Display + 'static,
     {
         let handler = Arc::new(handler);
         Handler(Arc::new(move |delivered| {
             let future = handler(delivered);
-            Box::pin(async move { future.await.map_err(|e| e.to_string()) })
+            Box::pin(async move { future.await.map(Into::into).map_err(|e| e.to_string()) })
         }))
     }
 }
@@ -240,8 +282,12 @@ pub enum Handled {
     Done,
     /// The handler failed; the event will be retried.
     WillRetry(String),
-    /// The handler failed for the last allowed time; the event is parked.
+    /// The handler failed for the last allowed time, or decided
+    /// [`Decision::Park`]: the event is parked, with this error or reason.
     Parked(String),
+    /// The handler decided [`Decision::RetryAfter`]: the event is claimable
+    /// again after this delay, the run not counted as an attempt.
+    Snoozed(Duration),
     /// The lease was lost while the handler ran (another worker may have the
     /// event now): nothing was recorded.
     LeaseLost,
@@ -271,7 +317,7 @@ fn typed(stored: &StoredEvent) -> std::result::Result<InboxEvent, kyc_webhooks::
 /// A running handler: cancelled, then aborted, when dropped (when the
 /// [`Inbox::handle_next`] future holding it is dropped, or the lease is lost).
 struct HandlerRun {
-    task: JoinHandle<std::result::Result<(), String>>,
+    task: JoinHandle<std::result::Result<Decision, String>>,
     cancellation: CancellationToken,
 }
 
@@ -290,13 +336,20 @@ impl Drop for HandlerRun {
 
 /// How a handler run ended.
 enum Run {
-    Finished(std::result::Result<(), String>),
+    Finished(std::result::Result<Decision, String>),
     LeaseLost,
+    /// The workers were stopped ([`Workers::shutdown_within`]) while the
+    /// handler ran: it was stopped, and its event is to be released.
+    Stopped,
 }
+
+/// What a stopped run records as its error.
+const STOPPED: &str = "the workers shut down while the handler ran (their shutdown timeout passed); the event was released to be claimed again";
 
 /// The event an attempt was about, for the workers' logs.
 struct Attempt {
     provider: Provider,
+    event_type: String,
     id: String,
     attempt: u32,
 }
@@ -322,7 +375,8 @@ impl Inbox {
     /// `options.max_attempts` runs all started and none finished (their
     /// workers died) is parked by the claim instead of being claimed again.
     pub async fn handle_next(&self, options: &WorkerOptions, handler: &Handler) -> Result<Handled> {
-        Ok(self.handle_one(options, handler).await?.0)
+        let never = CancellationToken::new();
+        Ok(self.handle_one(options, handler, &never).await?.0)
     }
 
     /// The query plan of each statement a claim runs (SQLite: `EXPLAIN QUERY
@@ -341,6 +395,7 @@ impl Inbox {
         &self,
         options: &WorkerOptions,
         handler: &Handler,
+        stop: &CancellationToken,
     ) -> Result<(Handled, Option<Attempt>)> {
         // Before the claim: the lease ends no earlier than this plus `lease`.
         let asked = Instant::now();
@@ -359,6 +414,7 @@ impl Inbox {
         } = claimed;
         let attempt = Attempt {
             provider: event.provider,
+            event_type: event.event_type.clone(),
             id: event.event_id.clone(),
             attempt: event.attempts,
         };
@@ -367,13 +423,24 @@ impl Inbox {
             Err(error) => Run::Finished(Err(format!("the stored text no longer decodes: {error}"))),
             Ok(typed) => {
                 let cancellation = CancellationToken::new();
+                // The run is a span: what the handler logs carries the event.
+                let span = tracing::info_span!(
+                    "handle",
+                    provider = %attempt.provider,
+                    event_type = %attempt.event_type,
+                    id = %attempt.id,
+                    attempt = attempt.attempt,
+                );
                 let mut run = HandlerRun {
-                    task: tokio::spawn((handler.0)(Delivered {
-                        event: typed,
-                        stored: event,
-                        fencing_token: epoch,
-                        cancellation: cancellation.clone(),
-                    })),
+                    task: tokio::spawn(
+                        (handler.0)(Delivered {
+                            event: typed,
+                            stored: event,
+                            fencing_token: epoch,
+                            cancellation: cancellation.clone(),
+                        })
+                        .instrument(span),
+                    ),
                     cancellation,
                 };
                 self.run_with_lease(
@@ -382,15 +449,47 @@ impl Inbox {
                     &token,
                     options.lease,
                     later(asked, options.lease),
+                    stop,
                 )
                 .await
             }
         };
         let handled = match outcome {
             Run::LeaseLost => Handled::LeaseLost,
-            Run::Finished(Ok(())) => {
+            // Released now, not at the lease's end: another worker (or the
+            // next process) takes it at once. The run counts as an attempt,
+            // as one cut by a crash does.
+            Run::Stopped => {
+                let then = AfterFailure::RetryIn(Duration::ZERO);
+                if self.backend.fail(seq, &token, STOPPED, then).await? {
+                    Handled::WillRetry(STOPPED.to_owned())
+                } else {
+                    Handled::LeaseLost
+                }
+            }
+            Run::Finished(Ok(Decision::Done)) => {
                 if self.backend.complete(seq, &token).await? {
                     Handled::Done
+                } else {
+                    Handled::LeaseLost
+                }
+            }
+            Run::Finished(Ok(Decision::RetryAfter(delay))) => {
+                let then = AfterFailure::Snooze(delay);
+                if self.backend.fail(seq, &token, "", then).await? {
+                    Handled::Snoozed(delay)
+                } else {
+                    Handled::LeaseLost
+                }
+            }
+            Run::Finished(Ok(Decision::Park(reason))) => {
+                let reason = ingest::bounded(format!("parked by the handler: {reason}"));
+                if self
+                    .backend
+                    .fail(seq, &token, &reason, AfterFailure::Park)
+                    .await?
+                {
+                    Handled::Parked(reason)
                 } else {
                     Handled::LeaseLost
                 }
@@ -403,11 +502,19 @@ impl Inbox {
                 } else {
                     match then {
                         AfterFailure::Park => Handled::Parked(error),
-                        AfterFailure::RetryIn(_) => Handled::WillRetry(error),
+                        AfterFailure::RetryIn(_) | AfterFailure::Snooze(_) => {
+                            Handled::WillRetry(error)
+                        }
                     }
                 }
             }
         };
+        crate::metrics::handler_ran(
+            attempt.provider,
+            &attempt.event_type,
+            &handled,
+            asked.elapsed(),
+        );
         Ok((handled, Some(attempt)))
     }
 
@@ -420,6 +527,7 @@ impl Inbox {
         token: &str,
         lease: Duration,
         mut expires: Instant,
+        stop: &CancellationToken,
     ) -> Run {
         let mut renew = tokio::time::interval((lease / 3).max(Duration::from_millis(1)));
         renew.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -447,6 +555,10 @@ impl Inbox {
                     }
                 }
                 _ = tokio::time::sleep_until(expires) => break,
+                _ = stop.cancelled() => {
+                    run.stop();
+                    return Run::Stopped;
+                }
             }
         }
         run.stop();
@@ -460,15 +572,18 @@ impl Inbox {
     /// as long as the workers are to run.
     pub fn run_workers(&self, options: WorkerOptions, handler: Handler) -> Workers {
         let (stop, stopped) = watch::channel(false);
+        let stop_handlers = CancellationToken::new();
         let tasks = (0..options.concurrency.max(1))
             .map(|_| {
                 let inbox = self.clone();
                 let (options, handler) = (options.clone(), handler.clone());
                 let mut stopped = stopped.clone();
+                let stop_handlers = stop_handlers.clone();
                 tokio::spawn(async move {
                     let mut idle = Duration::from_millis(10);
                     while !*stopped.borrow() {
-                        let wait = match inbox.handle_one(&options, &handler).await {
+                        let wait = match inbox.handle_one(&options, &handler, &stop_handlers).await
+                        {
                             Ok((Handled::Idle, _)) => {
                                 idle = (idle * 2).min(options.idle_max);
                                 idle
@@ -498,7 +613,11 @@ impl Inbox {
                 })
             })
             .collect();
-        Workers { stop, tasks }
+        Workers {
+            stop,
+            stop_handlers,
+            tasks,
+        }
     }
 }
 
@@ -506,6 +625,7 @@ impl Inbox {
 fn log_handled(handled: &Handled, attempt: Option<&Attempt>) {
     let Some(Attempt {
         provider,
+        event_type,
         id,
         attempt,
     }) = attempt
@@ -515,16 +635,19 @@ fn log_handled(handled: &Handled, attempt: Option<&Attempt>) {
     match handled {
         Handled::Idle => {}
         Handled::Done => {
-            tracing::debug!(%provider, %id, attempt, "handled");
+            tracing::debug!(%provider, %event_type, %id, attempt, "handled");
         }
         Handled::WillRetry(error) => {
-            tracing::warn!(%provider, %id, attempt, %error, "the handler failed; the event will be retried");
+            tracing::warn!(%provider, %event_type, %id, attempt, %error, "the handler failed; the event will be retried");
         }
         Handled::Parked(error) => {
-            tracing::error!(%provider, %id, attempt, %error, "the handler failed for the last allowed time; the event is parked");
+            tracing::error!(%provider, %event_type, %id, attempt, %error, "the event is parked (the handler failed for the last allowed time, or parked it)");
+        }
+        Handled::Snoozed(delay) => {
+            tracing::debug!(%provider, %event_type, %id, attempt, ?delay, "the handler asked to be called again later");
         }
         Handled::LeaseLost => {
-            tracing::warn!(%provider, %id, attempt, "the lease was lost while the handler ran; nothing was recorded");
+            tracing::warn!(%provider, %event_type, %id, attempt, "the lease was lost while the handler ran; nothing was recorded");
         }
     }
 }
@@ -537,6 +660,8 @@ fn log_handled(handled: &Handled, attempt: Option<&Attempt>) {
 #[must_use = "dropping Workers stops its workers at once"]
 pub struct Workers {
     stop: watch::Sender<bool>,
+    /// Stops the handlers still running, and releases their events.
+    stop_handlers: CancellationToken,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -549,7 +674,39 @@ impl Workers {
             let _ = task.await;
         }
     }
+
+    /// Stops claiming and gives the handler runs in progress `timeout` to
+    /// finish; a handler still running then is stopped (its
+    /// [`Delivered::cancellation`] cancelled, its task aborted) and its event
+    /// released at once, to be claimed again by the next worker (the run
+    /// counts as an attempt, with a `last_error` that says so) rather than
+    /// held until its lease expires. Returns whether every run finished in
+    /// time.
+    pub async fn shutdown_within(mut self, timeout: Duration) -> bool {
+        let _ = self.stop.send(true);
+        let deadline = Instant::now() + timeout;
+        let mut in_time = true;
+        for task in &mut self.tasks {
+            if tokio::time::timeout_at(deadline, &mut *task).await.is_err() {
+                in_time = false;
+                break;
+            }
+        }
+        if !in_time {
+            self.stop_handlers.cancel();
+            // Each loop now records its release: one write each, bounded.
+            let release = Instant::now() + RELEASE_TIMEOUT;
+            for task in &mut self.tasks {
+                let _ = tokio::time::timeout_at(release, &mut *task).await;
+            }
+        }
+        in_time
+    }
 }
+
+/// How long [`Workers::shutdown_within`] waits for the stopped runs' releases
+/// to be written, after its timeout.
+const RELEASE_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl Drop for Workers {
     fn drop(&mut self) {
@@ -576,6 +733,7 @@ mod tests {
             .map(|attempt| match options.after_failure(attempt) {
                 AfterFailure::RetryIn(d) => Some(d.as_millis()),
                 AfterFailure::Park => None,
+                AfterFailure::Snooze(_) => unreachable!("a failure is never a snooze"),
             })
             .collect();
         assert_eq!(delays, [Some(100), Some(200), Some(300), None]);

@@ -61,6 +61,17 @@ impl Receiver {
         }
     }
 
+    /// The metrics listener's address (`--metrics-addr 127.0.0.1:0`), from
+    /// the log.
+    fn metrics_addr(&self) -> String {
+        let text = self.log();
+        let at = text
+            .find("metrics on http://")
+            .unwrap_or_else(|| panic!("no metrics listener in the log:\n{text}"));
+        let rest = &text[at + "metrics on http://".len()..];
+        rest.split('/').next().unwrap().to_owned()
+    }
+
     fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -78,9 +89,24 @@ impl Drop for Receiver {
     }
 }
 
-/// One HTTP/1.1 request on its own connection: the status and the body, or
+/// One HTTP/1.1 POST on its own connection: the status and the body, or
 /// `None` when the connection failed.
 async fn post(
+    addr: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Option<(u16, String)> {
+    request("POST", addr, path, headers, body).await
+}
+
+/// One HTTP/1.1 GET on its own connection.
+async fn get(addr: &str, path: &str) -> Option<(u16, String)> {
+    request("GET", addr, path, &[], b"").await
+}
+
+async fn request(
+    method: &str,
     addr: &str,
     path: &str,
     headers: &[(&str, &str)],
@@ -89,7 +115,7 @@ async fn post(
     let attempt = async {
         let mut stream = TcpStream::connect(addr).await.ok()?;
         let mut request = format!(
-            "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
             body.len()
         );
         for (name, value) in headers {
@@ -1064,4 +1090,448 @@ async fn idle_connections_and_slow_bodies_do_not_lock_deliveries_out() {
     );
     let inbox = Inbox::open(&db.url).await.unwrap();
     assert_eq!(inbox.counts().await.unwrap().events(), 2);
+}
+
+/// The samples of a Prometheus text page: `(name, labels) -> value`.
+fn samples(page: &str) -> BTreeMap<(String, BTreeMap<String, String>), f64> {
+    page.lines()
+        .filter(|line| !line.starts_with('#') && !line.trim().is_empty())
+        .map(|line| {
+            let (series, value) = line.rsplit_once(' ').unwrap();
+            let (name, labels) = match series.split_once('{') {
+                Some((name, labels)) => (name, labels.trim_end_matches('}')),
+                None => (series, ""),
+            };
+            let labels = labels
+                .split(',')
+                .filter(|pair| !pair.is_empty())
+                .map(|pair| {
+                    let (key, value) = pair.split_once('=').unwrap();
+                    (key.to_owned(), value.trim_matches('"').to_owned())
+                })
+                .collect();
+            ((name.to_owned(), labels), value.parse().unwrap())
+        })
+        .collect()
+}
+
+/// The value of one series (0 when it is absent).
+fn sample(page: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+    let labels = labels
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    samples(page)
+        .get(&(name.to_owned(), labels))
+        .copied()
+        .unwrap_or(0.0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_known_traffic_and_the_probes_name_a_failing_database() {
+    let db = Db::sqlite();
+    let receiver = Receiver::start(
+        &db.url,
+        &["--workers", "1", "--metrics-addr", "127.0.0.1:0"],
+    );
+    let (webhooks, metrics) = (receiver.addr.clone(), receiver.metrics_addr());
+    assert_ne!(webhooks, metrics);
+
+    // Known traffic: a PredictaID event stored, sent again, and unsigned; a
+    // Spektr batch with repeated ids; a request to no route.
+    let body = fixture("predictaid/session.created.json");
+    let signature = sign(&body);
+    let headers = [("X-PredictAid-Signature", signature.as_str())];
+    for _ in 0..2 {
+        let (status, _) = post(&webhooks, "/webhooks/predictaid", &headers, &body)
+            .await
+            .unwrap();
+        assert_eq!(status, 200);
+    }
+    let (status, _) = post(&webhooks, "/webhooks/predictaid", &[], &body)
+        .await
+        .unwrap();
+    assert_eq!(status, 401);
+    let spektr = fixture("spektr/batches/all-types.json");
+    let value: serde_json::Value = serde_json::from_slice(&spektr).unwrap();
+    let results = value["results"].as_array().unwrap();
+    let distinct: HashSet<_> = results.iter().map(|e| e["id"].as_str().unwrap()).collect();
+    let (status, _) = post(&webhooks, "/webhooks/spektr", &[], &spektr)
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    let (status, _) = post(&webhooks, "/elsewhere", &[], b"{}").await.unwrap();
+    assert_eq!(status, 404);
+
+    // Every stored event is handled by the one worker: wait for the runs.
+    let handled = distinct.len() as f64 + 1.0;
+    let started = Instant::now();
+    let page = loop {
+        let (status, page) = get(&metrics, "/metrics").await.unwrap();
+        assert_eq!(status, 200);
+        let done: f64 = samples(&page)
+            .iter()
+            .filter(|((name, labels), _)| {
+                name == "kyc_webhooks_handler_runs_total"
+                    && labels.get("outcome").map(String::as_str) == Some("done")
+            })
+            .map(|(_, value)| value)
+            .sum();
+        if done >= handled || started.elapsed() > Duration::from_secs(30) {
+            assert_eq!(done, handled, "handler runs done:\n{page}");
+            break page;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let deliveries = "kyc_webhooks_deliveries_total";
+    assert_eq!(
+        sample(
+            &page,
+            deliveries,
+            &[("provider", "predictaid"), ("status", "200")]
+        ),
+        2.0
+    );
+    assert_eq!(
+        sample(
+            &page,
+            deliveries,
+            &[("provider", "predictaid"), ("status", "401")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        sample(
+            &page,
+            deliveries,
+            &[("provider", "spektr"), ("status", "200")]
+        ),
+        1.0
+    );
+    assert!(
+        !page.contains("/elsewhere") && !page.contains("404"),
+        "{page}"
+    );
+    let events = "kyc_webhooks_events_total";
+    assert_eq!(
+        sample(
+            &page,
+            events,
+            &[("provider", "predictaid"), ("outcome", "stored")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        sample(
+            &page,
+            events,
+            &[("provider", "predictaid"), ("outcome", "already_stored")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        sample(
+            &page,
+            events,
+            &[("provider", "spektr"), ("outcome", "stored")]
+        ),
+        distinct.len() as f64
+    );
+    assert_eq!(
+        sample(
+            &page,
+            events,
+            &[("provider", "spektr"), ("outcome", "already_stored")]
+        ),
+        (results.len() - distinct.len()) as f64
+    );
+    assert_eq!(
+        sample(
+            &page,
+            "kyc_webhooks_handler_runs_total",
+            &[
+                ("provider", "predictaid"),
+                ("event_type", "session.created"),
+                ("outcome", "done")
+            ]
+        ),
+        1.0
+    );
+    assert_eq!(
+        sample(
+            &page,
+            "kyc_webhooks_request_duration_seconds_count",
+            &[("provider", "predictaid")]
+        ),
+        3.0
+    );
+    assert_eq!(
+        sample(
+            &page,
+            "kyc_webhooks_handler_duration_seconds_count",
+            &[("provider", "spektr")]
+        ),
+        distinct.len() as f64
+    );
+    assert!(
+        page.contains("# TYPE kyc_webhooks_request_duration_seconds histogram"),
+        "{page}"
+    );
+
+    // The probes, on both ports.
+    for addr in [&webhooks, &metrics] {
+        assert_eq!(get(addr, "/healthz").await.unwrap().0, 200);
+        let (status, text) = get(addr, "/readyz").await.unwrap();
+        assert_eq!(
+            (status, text.as_str()),
+            (
+                200,
+                "{\"checks\":{\"database\":\"ok\"},\"status\":\"ready\"}\n"
+            )
+        );
+    }
+    // A database without the inbox's table: not ready, and the answer says
+    // which check failed; the process itself still serves.
+    db.execute("ALTER TABLE inbox_events RENAME TO inbox_events_gone")
+        .await;
+    for addr in [&webhooks, &metrics] {
+        let (status, text) = get(addr, "/readyz").await.unwrap();
+        assert_eq!(status, 503, "{text}");
+        let answer: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(answer["status"], "unavailable");
+        assert!(
+            answer["checks"]["database"]
+                .as_str()
+                .unwrap()
+                .contains("inbox_events"),
+            "{text}"
+        );
+        assert_eq!(get(addr, "/healthz").await.unwrap().0, 200);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_under_load_answers_the_requests_in_flight_and_leaves_nothing_running() {
+    let db = Db::sqlite();
+    let mut receiver = Receiver::start(
+        &db.url,
+        &[
+            "--workers",
+            "2",
+            "--handler-sleep-ms",
+            "60000",
+            "--shutdown-timeout-secs",
+            "2",
+        ],
+    );
+    let addr = receiver.addr.clone();
+    let inbox = Inbox::open(&db.url).await.unwrap();
+
+    // Two events whose handlers outlive the shutdown timeout, running.
+    for i in 0..2 {
+        let body = predictaid_event(
+            &format!("evt_long_{i}"),
+            &format!("subject_long_{i}"),
+            1_700_000_000_000 + i,
+        );
+        assert_eq!(post_predictaid(&addr, &body).await.unwrap().0, 200);
+    }
+    let started = Instant::now();
+    while inbox.counts().await.unwrap().running < 2 {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the handlers did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // Requests in flight: deliveries whose bodies are half sent.
+    let mut in_flight = Vec::new();
+    for i in 0..20 {
+        let body = predictaid_event(
+            &format!("evt_in_flight_{i}"),
+            "subject_in_flight",
+            1_700_000_001_000 + i,
+        );
+        let headers = format!(
+            "X-PredictAid-Signature: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+            sign(body.as_bytes()),
+            body.len()
+        );
+        let mut stream = start_request(&addr, "/webhooks/predictaid", &headers).await;
+        let half = body.len() / 2;
+        stream.write_all(&body.as_bytes()[..half]).await.unwrap();
+        in_flight.push((stream, body, half));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let terminated = std::process::Command::new("kill")
+        .args(["-TERM", &receiver.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(terminated.success());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // No new connection is accepted any more...
+    let late = predictaid_event("evt_late", "subject_late", 1_700_000_002_000);
+    assert_eq!(
+        post_predictaid(&addr, &late).await,
+        None,
+        "a new delivery was accepted during the shutdown"
+    );
+    // ... but every request in flight is answered, and stored.
+    for (mut stream, body, half) in in_flight {
+        stream.write_all(&body.as_bytes()[half..]).await.unwrap();
+        let mut response = Vec::new();
+        let read =
+            tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut response)).await;
+        assert!(read.is_ok(), "no answer to a request in flight");
+        assert_eq!(
+            parse_response(&response),
+            Some((200, "stored\n".to_owned())),
+            "a request in flight was cut: {:?}\n{}",
+            String::from_utf8_lossy(&response),
+            receiver.log()
+        );
+    }
+
+    // It exits 0 once the handlers' time is up.
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = receiver.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the receiver did not exit:\n{}",
+            receiver.log()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status}:\n{}", receiver.log());
+
+    // Nothing is left running: the two stopped handlers' events are
+    // released (pending, claimable at once), the others stored.
+    let counts = inbox.counts().await.unwrap();
+    assert_eq!(counts.running, 0, "{counts:?}");
+    for i in 0..2 {
+        let event = inbox
+            .event(Provider::PredictaId, &format!("evt_long_{i}"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(event.state, State::Pending);
+        assert!(
+            event
+                .last_error
+                .as_deref()
+                .unwrap_or("")
+                .contains("shut down"),
+            "{event:?}"
+        );
+    }
+    for i in 0..20 {
+        let stored = inbox
+            .event(Provider::PredictaId, &format!("evt_in_flight_{i}"))
+            .await
+            .unwrap();
+        assert!(
+            stored.is_some(),
+            "evt_in_flight_{i} was answered 200 but is not stored"
+        );
+    }
+}
+
+/// A stand-in OpenTelemetry collector: answers every HTTP request 200 and
+/// keeps what was posted to `/v1/traces`.
+#[cfg(feature = "otel")]
+fn collector() -> (String, Arc<Mutex<Vec<Vec<u8>>>>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let posted: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
+    let keep = posted.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(100) {
+            let Ok(stream) = stream else { continue };
+            let mut reader = BufReader::new(stream);
+            loop {
+                let (mut path, mut length) = (String::new(), 0usize);
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                    break;
+                }
+                if let Some(p) = line.split_whitespace().nth(1) {
+                    path = p.to_owned();
+                }
+                loop {
+                    line.clear();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    if let Some((name, value)) = line.split_once(':') {
+                        if name.eq_ignore_ascii_case("content-length") {
+                            length = value.trim().parse().unwrap_or(0);
+                        }
+                    }
+                }
+                let mut body = vec![0; length.min(16 << 20)];
+                if reader.read_exact(&mut body).is_err() {
+                    break;
+                }
+                if path == "/v1/traces" {
+                    keep.lock().unwrap().push(body);
+                }
+                let answer = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+                if reader.get_mut().write_all(answer).is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    (format!("http://{addr}"), posted)
+}
+
+#[cfg(feature = "otel")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_an_otlp_endpoint_the_handler_run_is_exported_as_a_span() {
+    let db = Db::sqlite();
+    let (endpoint, posted) = collector();
+    let mut receiver = Receiver::start_with(
+        &db.url,
+        &["--workers", "1"],
+        &[("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint)],
+    );
+    let body = predictaid_event("evt_traced_1", "subject_traced", 1_700_000_000_000);
+    assert_eq!(post_predictaid(&receiver.addr, &body).await.unwrap().0, 200);
+    let inbox = Inbox::open(&db.url).await.unwrap();
+    let started = Instant::now();
+    while inbox.counts().await.unwrap().done < 1 {
+        assert!(started.elapsed() < Duration::from_secs(20), "not handled");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The spans still buffered are sent at shutdown.
+    std::process::Command::new("kill")
+        .args(["-TERM", &receiver.child.id().to_string()])
+        .status()
+        .unwrap();
+    let started = Instant::now();
+    while receiver.child.try_wait().unwrap().is_none() {
+        assert!(started.elapsed() < Duration::from_secs(20), "did not exit");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // OTLP/protobuf: strings travel as their bytes.
+    let posted = posted.lock().unwrap().concat();
+    let has = |needle: &str| posted.windows(needle.len()).any(|w| w == needle.as_bytes());
+    for needle in [
+        "handle",
+        "evt_traced_1",
+        "inbox.test",
+        "kyc-webhooks-receiver",
+    ] {
+        assert!(
+            has(needle),
+            "no {needle:?} in the exported spans ({} bytes)",
+            posted.len()
+        );
+    }
 }

@@ -10,7 +10,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::{batch, spektr_event, Db};
-use kyc_webhooks_inbox::{Delivered, Handled, Handler, Inbox, Provider, State, WorkerOptions};
+use kyc_webhooks_inbox::{
+    Decision, Delivered, Handled, Handler, Inbox, Provider, State, WorkerOptions,
+};
 use tokio::time::{timeout, Instant};
 use tokio_util::sync::CancellationToken;
 
@@ -24,6 +26,7 @@ on_both_backends!(
     dropping_handle_next_aborts_the_handler,
     an_event_abandoned_max_attempts_times_is_parked_by_the_next_claim,
     fencing_tokens_increase_across_claims_even_after_a_requeue,
+    a_handler_snoozes_without_using_an_attempt_and_parks_a_poison_event_at_once,
 );
 
 fn opts() -> WorkerOptions {
@@ -769,5 +772,89 @@ async fn a_delivery_built_from_an_event_holds_what_the_inbox_would_store() {
     assert_eq!(
         kyc_webhooks::predictaid::parse(built.body.as_bytes()).unwrap(),
         event
+    );
+}
+
+async fn a_handler_snoozes_without_using_an_attempt_and_parks_a_poison_event_at_once(db: &Db) {
+    let inbox = Inbox::open(&db.url).await.unwrap();
+    // The first run of "later" asks to be called again in 300 ms, the second
+    // is done; "poison" is parked by its first run, attempts left or not.
+    let runs = Arc::new(Mutex::new(0u32));
+    let handler = {
+        let runs = runs.clone();
+        Handler::new(move |d: Delivered| {
+            let runs = runs.clone();
+            async move {
+                if d.stored.event_id == "poison" {
+                    return Ok(Decision::Park("cannot ever be handled".to_owned()));
+                }
+                let mut runs = runs.lock().unwrap();
+                *runs += 1;
+                Ok::<_, String>(if *runs == 1 {
+                    Decision::RetryAfter(Duration::from_millis(300))
+                } else {
+                    Decision::Done
+                })
+            }
+        })
+    };
+    let stored = |id: &'static str| {
+        let inbox = inbox.clone();
+        async move { inbox.event(Provider::Spektr, id).await.unwrap().unwrap() }
+    };
+    inbox
+        .ingest_spektr(batch(&[spektr_event("later", "subject_later", 1)]))
+        .await
+        .unwrap();
+    let snoozed_at = Instant::now();
+    assert_eq!(
+        inbox.handle_next(&opts(), &handler).await.unwrap(),
+        Handled::Snoozed(Duration::from_millis(300))
+    );
+    let event = stored("later").await;
+    assert_eq!(
+        (event.state, event.attempts, event.last_error),
+        (State::Pending, 0, None),
+        "a snooze is not a failed attempt"
+    );
+    // Not claimable before its time...
+    assert_eq!(
+        inbox.handle_next(&opts(), &handler).await.unwrap(),
+        Handled::Idle
+    );
+    // ... and claimable after it.
+    let done = loop {
+        let handled = inbox.handle_next(&opts(), &handler).await.unwrap();
+        if handled != Handled::Idle {
+            break handled;
+        }
+        assert!(
+            snoozed_at.elapsed() < Duration::from_secs(5),
+            "the snoozed event never came back"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(done, Handled::Done);
+    assert!(
+        snoozed_at.elapsed() >= Duration::from_millis(300),
+        "claimed before its delay"
+    );
+    let event = stored("later").await;
+    assert_eq!((event.state, event.attempts), (State::Done, 1));
+
+    inbox
+        .ingest_spektr(batch(&[spektr_event("poison", "subject_poison", 2)]))
+        .await
+        .unwrap();
+    let reason = "parked by the handler: cannot ever be handled".to_owned();
+    assert_eq!(
+        inbox.handle_next(&opts(), &handler).await.unwrap(),
+        Handled::Parked(reason.clone())
+    );
+    let event = stored("poison").await;
+    assert_eq!(
+        (event.state, event.attempts, event.last_error),
+        (State::Parked, 1, Some(reason)),
+        "parked by its first run, with 2 of 3 attempts left"
     );
 }

@@ -122,8 +122,11 @@ pub(crate) fn abandoned_error(max_attempts: u32) -> String {
 pub(crate) enum AfterFailure {
     /// Claimable again after this delay.
     RetryIn(Duration),
-    /// Parked: out of attempts.
+    /// Parked: out of attempts, or the handler said so.
     Park,
+    /// Claimable again after this delay, the run not counted as an attempt
+    /// and `last_error` kept (the handler asked to be called later).
+    Snooze(Duration),
 }
 
 /// The backend an inbox was opened on.

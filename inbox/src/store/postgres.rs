@@ -390,6 +390,19 @@ impl Postgres {
                 )
                 .await
             }
+            AfterFailure::Snooze(delay) => {
+                self.update_running(
+                    "snoozing an event",
+                    seq,
+                    "UPDATE inbox_events SET state = 'pending',
+                         run_after = now() + make_interval(secs => $1),
+                         attempts = GREATEST(attempts - 1, 0), lease_token = NULL, lease_until = NULL
+                     WHERE seq = $2 AND lease_token = $3 AND state = 'running'
+                     RETURNING provider, subject",
+                    &[&delay.as_secs_f64(), &seq, &token],
+                )
+                .await
+            }
             AfterFailure::Park => {
                 self.update_running(
                     "parking an event",

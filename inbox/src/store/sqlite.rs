@@ -341,6 +341,17 @@ impl Sqlite {
                 )
                 .await
             }
+            AfterFailure::Snooze(delay) => {
+                self.update_and_refresh(
+                    "snoozing an event",
+                    "UPDATE inbox_events SET state = 'pending', run_after = ?1,
+                         attempts = MAX(attempts - 1, 0), lease_token = NULL, lease_until = NULL
+                     WHERE seq = ?2 AND lease_token = ?3 AND state = 'running'
+                     RETURNING provider, subject",
+                    (now.saturating_add(millis(delay)), seq, token),
+                )
+                .await
+            }
             AfterFailure::Park => {
                 self.update_and_refresh(
                     "recording a failed attempt",
