@@ -512,6 +512,14 @@ impl Inbox {
         }
         if any_new {
             self.stored.notify_waiters();
+            // Other processes' workers: after the commit, off the answer's
+            // path (a lost notification costs only a poll).
+            let backend = self.backend.clone();
+            tokio::spawn(async move {
+                if let Err(error) = backend.notify_stored().await {
+                    tracing::debug!(%error, "could not notify the other processes' workers");
+                }
+            });
         }
         Ok(Receipt { events })
     }

@@ -573,6 +573,11 @@ impl Inbox {
     pub fn run_workers(&self, options: WorkerOptions, handler: Handler) -> Workers {
         let (stop, stopped) = watch::channel(false);
         let stop_handlers = CancellationToken::new();
+        // Woken by other processes' commits too (PostgreSQL), until the
+        // workers stop.
+        let listener = self
+            .backend
+            .listen(Arc::clone(&self.stored), stop_handlers.child_token());
         let tasks = (0..options.concurrency.max(1))
             .map(|_| {
                 let inbox = self.clone();
@@ -582,6 +587,11 @@ impl Inbox {
                 tokio::spawn(async move {
                     let mut idle = Duration::from_millis(10);
                     while !*stopped.borrow() {
+                        // Registered before the claim: an event stored while
+                        // it runs wakes the wait after an idle claim.
+                        let woken = inbox.stored.notified();
+                        tokio::pin!(woken);
+                        woken.as_mut().enable();
                         let wait = match inbox.handle_one(&options, &handler, &stop_handlers).await
                         {
                             Ok((Handled::Idle, _)) => {
@@ -600,7 +610,7 @@ impl Inbox {
                         };
                         tokio::select! {
                             _ = tokio::time::sleep(wait) => {}
-                            _ = inbox.stored.notified() => idle = Duration::from_millis(10),
+                            _ = &mut woken => idle = Duration::from_millis(10),
                             changed = stopped.changed() => {
                                 // The sender is gone: nobody can stop us any
                                 // more, so stop now (never spin on it).
@@ -617,6 +627,7 @@ impl Inbox {
             stop,
             stop_handlers,
             tasks,
+            listener,
         }
     }
 }
@@ -663,6 +674,9 @@ pub struct Workers {
     /// Stops the handlers still running, and releases their events.
     stop_handlers: CancellationToken,
     tasks: Vec<JoinHandle<()>>,
+    /// The PostgreSQL listener that wakes the loops for other processes'
+    /// events.
+    listener: Option<JoinHandle<()>>,
 }
 
 impl Workers {
@@ -713,6 +727,9 @@ impl Drop for Workers {
         let _ = self.stop.send(true);
         for task in &self.tasks {
             task.abort();
+        }
+        if let Some(listener) = &self.listener {
+            listener.abort();
         }
     }
 }

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 
 use crate::{Counts, DeadLetter, Error, Provider, Result, StoredEvent};
 
+mod pgnotify;
 mod pgtls;
 pub(crate) mod postgres;
 pub(crate) mod sqlite;
@@ -282,6 +283,29 @@ impl Backend {
         match self {
             Backend::Sqlite(s) => s.event(provider, id).await,
             Backend::Postgres(p) => p.event(provider, id).await,
+        }
+    }
+
+    /// Tells the workers of other processes that new events were committed
+    /// (PostgreSQL: `NOTIFY`). Nothing on SQLite, whose other processes poll.
+    pub(crate) async fn notify_stored(&self) -> Result<()> {
+        match self {
+            Backend::Sqlite(_) => Ok(()),
+            Backend::Postgres(p) => p.notify_stored().await,
+        }
+    }
+
+    /// Wakes `wake`'s waiters when another process stores events, until
+    /// `stop` (PostgreSQL: `LISTEN` on a connection of its own); `None` on
+    /// SQLite.
+    pub(crate) fn listen(
+        &self,
+        wake: Arc<tokio::sync::Notify>,
+        stop: tokio_util::sync::CancellationToken,
+    ) -> Option<tokio::task::JoinHandle<()>> {
+        match self {
+            Backend::Sqlite(_) => None,
+            Backend::Postgres(p) => Some(p.listen(wake, stop)),
         }
     }
 

@@ -56,13 +56,13 @@ pub(crate) struct Postgres {
 pub(crate) const ANSWER_TIMEOUT: Duration = Duration::from_millis(4_500);
 
 /// The longest wait for a new connection.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+pub(super) const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// What each connection asks of the server: statements and idle
 /// transactions end on the server's side too, and TCP keepalives (and the
 /// TCP user timeout) find a dead peer. `url` has no `sslmode` (see
 /// [`TlsSettings`]).
-fn settings(url: &str, mode: SslMode) -> Result<tokio_postgres::Config> {
+pub(super) fn settings(url: &str, mode: SslMode) -> Result<tokio_postgres::Config> {
     let mut config: tokio_postgres::Config = url.parse().map_err(|e| Error::Url {
         url: crate::error::redact_url(url),
         reason: format!("{e}"),
@@ -1124,4 +1124,23 @@ async fn insert_rows(tx: &Transaction<'_>, rows: &[&Row]) -> Result<Vec<bool>> {
             Row::Dead(_) => dead_new.next().unwrap_or(false),
         })
         .collect())
+}
+
+/// Instant wake-up across processes ([`super::pgnotify`]).
+impl Postgres {
+    /// Notifies the listening processes that new events were committed.
+    pub(crate) async fn notify_stored(&self) -> Result<()> {
+        self.query("notifying the workers", super::pgnotify::NOTIFY, &[])
+            .await
+            .map(drop)
+    }
+
+    /// Listens on a connection of its own until `stop`, waking `wake`.
+    pub(crate) fn listen(
+        &self,
+        wake: std::sync::Arc<tokio::sync::Notify>,
+        stop: tokio_util::sync::CancellationToken,
+    ) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(super::pgnotify::listen(self.url.clone(), wake, stop))
+    }
 }
