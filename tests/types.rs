@@ -4,53 +4,58 @@ use chrono::{DateTime, TimeZone, Utc};
 use kyc_webhooks::{predictaid, spektr, Provider, RawJson};
 use serde_json::json;
 
-#[test]
-fn spektr_event_types_cover_the_18_documented_wire_names() {
-    let names: Vec<&str> = spektr::EventType::ALL.iter().map(|t| t.as_str()).collect();
-    assert_eq!(
-        names,
-        [
-            "process_run_start",
-            "loop_run_start",
-            "process_run_end",
-            "service_run",
-            "alert_escalated",
-            "alert_resolved",
-            "customer_tag_add",
-            "customer_tag_remove",
-            "customer_status_change",
-            "customer_status_changed",
-            "customer_duplicate_detection",
-            "customer_record_update",
-            "customer_record_changed",
-            "ownership_ai_created",
-            "ownership_ai_added_owner",
-            "client_record_sync",
-            "step_init",
-            "step_submit",
-        ]
-    );
+// Which wire names are documented is checked against the README's tables
+// (tests/readme.rs, tests/one_list.rs): `EventType::ALL` is the one list,
+// and no test keeps a copy of it.
+
+/// The wire names of `all`, each once, in the provider's own spelling.
+fn assert_distinct_wire_names(names: &[&str], spelled: impl Fn(char) -> bool) {
+    let mut seen = std::collections::HashSet::new();
+    for name in names {
+        assert!(seen.insert(name), "{name} is listed twice");
+        assert!(
+            !name.is_empty() && name.chars().all(&spelled),
+            "{name:?} is not a wire name"
+        );
+    }
 }
 
 #[test]
-fn predictaid_event_types_cover_the_8_documented_wire_names() {
-    let names: Vec<&str> = predictaid::EventType::ALL
+fn each_event_type_has_its_own_wire_name() {
+    let spektr: Vec<&str> = spektr::EventType::ALL.iter().map(|t| t.as_str()).collect();
+    assert_distinct_wire_names(&spektr, |c| c.is_ascii_lowercase() || c == '_');
+    let predictaid: Vec<&str> = predictaid::EventType::ALL
         .iter()
         .map(|t| t.as_str())
         .collect();
-    assert_eq!(
-        names,
-        [
-            "session.created",
-            "session.completed",
-            "customer.identified",
-            "flow.version.published",
-            "kyt.transaction.queued",
-            "kyt.transaction.reprocess.requested",
-            "kyt.transaction.pipeline.completed",
-            "kyt.transaction.dead_lettered",
-        ]
+    assert_distinct_wire_names(&predictaid, |c| {
+        c.is_ascii_lowercase() || c == '.' || c == '_'
+    });
+}
+
+#[test]
+fn event_types_serialize_as_their_wire_name_and_refuse_any_other() {
+    for &ty in spektr::EventType::ALL {
+        assert_eq!(serde_json::to_value(ty).unwrap(), json!(ty.as_str()));
+        assert_eq!(
+            serde_json::from_value::<spektr::EventType>(json!(ty.as_str())).unwrap(),
+            ty
+        );
+    }
+    for &ty in predictaid::EventType::ALL {
+        assert_eq!(serde_json::to_value(ty).unwrap(), json!(ty.as_str()));
+        assert_eq!(
+            serde_json::from_value::<predictaid::EventType>(json!(ty.as_str())).unwrap(),
+            ty
+        );
+    }
+    let err = serde_json::from_value::<spektr::EventType>(json!("alert_created")).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("unknown variant `alert_created`, expected one of `process_run_start`"),
+        "{err}"
     );
+    assert!(serde_json::from_value::<predictaid::EventType>(json!("Session.Created")).is_err());
 }
 
 #[test]
@@ -134,6 +139,44 @@ fn users_can_build_an_unknown_spektr_event() {
     assert_eq!(event.event_type(), None);
     let text = serde_json::to_string(&event).unwrap();
     assert_eq!(spektr::parse_event(text.as_bytes()).unwrap(), event);
+}
+
+#[test]
+fn both_providers_keep_an_unknown_type_in_the_one_unknown_payload_type() {
+    let data = RawJson::from_json(r#"{"transactionId": "t"}"#).unwrap();
+    let unknown = kyc_webhooks::UnknownPayload::new("transaction.updated", data);
+    // The same type under both providers' names: one can be handed to the other.
+    let as_spektr: spektr::UnknownPayload = unknown.clone();
+    let as_predictaid: predictaid::UnknownPayload = as_spektr.clone();
+    let at: DateTime<Utc> = "2026-03-23T12:00:00Z".parse().unwrap();
+    let event = predictaid::Event::new(
+        "evt_1",
+        at,
+        "comp_1",
+        predictaid::AggregateType::KytTransaction,
+        "t",
+        predictaid::Payload::Other(as_predictaid),
+    );
+    assert_eq!(event.type_name(), "transaction.updated");
+    assert_eq!(event.data.extra(), None, "an unknown type's data is kept whole");
+    let back = predictaid::parse(serde_json::to_string(&event).unwrap().as_bytes()).unwrap();
+    let predictaid::Payload::Other(read) = &back.data else {
+        panic!("read back as {:?}", back.event_type());
+    };
+    assert_eq!(read, &unknown);
+    assert_eq!(read.data.as_str(), r#"{"transactionId": "t"}"#);
+}
+
+#[test]
+fn payload_extra_is_the_data_types_extra() {
+    let mut data = spektr::CustomerRecordUpdate::new();
+    data.extra
+        .insert("first_name", RawJson::from_json(r#""Jane""#).unwrap());
+    let payload = spektr::Payload::CustomerRecordUpdate(data);
+    let extra = payload.extra().expect("a documented type has extra");
+    assert_eq!(extra.get("first_name").unwrap().as_str(), r#""Jane""#);
+    let payload = predictaid::Payload::SessionCompleted(predictaid::SessionCompleted::new());
+    assert!(payload.extra().unwrap().is_empty());
 }
 
 #[test]

@@ -38,11 +38,13 @@ mod event;
 mod flow;
 mod kyt;
 mod session;
+mod summary;
 #[cfg(feature = "verify")]
 pub(crate) mod verify;
 
 pub use customer::{CustomerIdentified, ResolutionType};
-pub use event::{AggregateType, Event, EventType, Payload, UnknownPayload};
+pub use crate::UnknownPayload;
+pub use event::{AggregateType, Event, EventType, Payload};
 pub use flow::FlowVersionPublished;
 pub use kyt::{
     KytTransactionDeadLettered, KytTransactionPipelineCompleted, KytTransactionQueued,

@@ -63,6 +63,7 @@ mod ownership;
 mod process;
 mod service;
 mod step;
+mod summary;
 
 pub use alert::{AlertEscalated, AlertResolved};
 pub use client_record::ClientRecordSync;
@@ -71,7 +72,8 @@ pub use customer::{
     CustomerStatus, CustomerStatusChange, CustomerStatusChanged, CustomerTag, FieldChange, Method,
     MethodType, TagAction,
 };
-pub use event::{Event, EventType, Payload, UnknownPayload};
+pub use crate::UnknownPayload;
+pub use event::{Event, EventType, Payload};
 pub use ownership::{OwnershipAiAddedOwner, OwnershipAiCreated};
 pub use process::{LoopRunStart, ProcessRunEnd, ProcessRunStart, Tag};
 pub use service::ServiceRun;
