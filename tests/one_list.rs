@@ -120,10 +120,18 @@ fn every_predictaid_type_has_a_fixture_and_a_readme_row() {
 
 #[test]
 fn every_fixture_summarises_on_one_line_that_starts_with_its_type_and_id() {
-    for path in fixtures("spektr").into_iter().chain(fixtures("spektr/unknown")) {
+    for path in fixtures("spektr")
+        .into_iter()
+        .chain(fixtures("spektr/unknown"))
+    {
         let event = spektr::parse_event(&std::fs::read(&path).unwrap()).unwrap();
         let line = event.to_string();
-        let start = format!("{} id={} spektrId={} at ", event.type_name(), event.id, event.spektr_id);
+        let start = format!(
+            "{} id={} spektrId={} at ",
+            event.type_name(),
+            event.id,
+            event.spektr_id
+        );
         assert!(line.starts_with(&start), "{}: {line}", path.display());
         assert!(!line.contains(['\n', '\r']), "{}: {line:?}", path.display());
     }

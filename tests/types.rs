@@ -158,7 +158,11 @@ fn both_providers_keep_an_unknown_type_in_the_one_unknown_payload_type() {
         predictaid::Payload::Other(as_predictaid),
     );
     assert_eq!(event.type_name(), "transaction.updated");
-    assert_eq!(event.data.extra(), None, "an unknown type's data is kept whole");
+    assert_eq!(
+        event.data.extra(),
+        None,
+        "an unknown type's data is kept whole"
+    );
     let back = predictaid::parse(serde_json::to_string(&event).unwrap().as_bytes()).unwrap();
     let predictaid::Payload::Other(read) = &back.data else {
         panic!("read back as {:?}", back.event_type());
@@ -258,4 +262,35 @@ fn the_batch_envelope_serializes_as_results_and_iterates() {
     assert_eq!(read.results, [4]);
     assert_eq!((&batch).into_iter().sum::<u8>(), 6);
     assert_eq!(batch.into_iter().collect::<Vec<_>>(), [1, 2, 3]);
+}
+
+#[test]
+fn an_events_summary_stays_on_one_line_whatever_the_body_holds() {
+    // An id with a line break and an ESC, and an unknown type whose data is
+    // pretty-printed over several lines (kept as received, shown compact).
+    let body =
+        "{\"id\": \"e1\\n\\u001b[2J\", \"spektrId\": \"s1\", \"eventType\": \"alert_created\",
+        \"timestamp\": 1752127706390, \"data\": {\n  \"alertId\": \"a 1\",\n  \"tags\": [1, 2]\n}}";
+    let event = spektr::parse_event(body.as_bytes()).unwrap();
+    assert_eq!(
+        event.to_string(),
+        r#"alert_created id=e1\n\u{1b}[2J spektrId=s1 at 2025-07-10T06:08:26.390Z: unknown type, kept whole: data {"alertId":"a 1","tags":[1,2]}"#
+    );
+    let spektr::Payload::Other(unknown) = &event.data else {
+        panic!("{:?}", event.event_type());
+    };
+    assert!(
+        unknown.data.as_str().contains('\n'),
+        "the data itself is kept as sent"
+    );
+
+    let body =
+        br#"{"id": "evt_1", "type": "session.completed", "occurredAt": "2026-03-23T14:00:00+02:00",
+        "companyId": "comp_1", "aggregateType": "SESSION", "aggregateId": "sess_1", "version": "v1",
+        "data": {}}"#;
+    assert_eq!(
+        predictaid::parse(body).unwrap().to_string(),
+        "session.completed id=evt_1 company=comp_1 SESSION=sess_1 at 2026-03-23T14:00:00+02:00: \
+         session for ? completed: ?"
+    );
 }

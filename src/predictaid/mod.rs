@@ -42,8 +42,8 @@ mod summary;
 #[cfg(feature = "verify")]
 pub(crate) mod verify;
 
-pub use customer::{CustomerIdentified, ResolutionType};
 pub use crate::UnknownPayload;
+pub use customer::{CustomerIdentified, ResolutionType};
 pub use event::{AggregateType, Event, EventType, Payload};
 pub use flow::FlowVersionPublished;
 pub use kyt::{

@@ -65,6 +65,7 @@ mod service;
 mod step;
 mod summary;
 
+pub use crate::UnknownPayload;
 pub use alert::{AlertEscalated, AlertResolved};
 pub use client_record::ClientRecordSync;
 pub use customer::{
@@ -72,7 +73,6 @@ pub use customer::{
     CustomerStatus, CustomerStatusChange, CustomerStatusChanged, CustomerTag, FieldChange, Method,
     MethodType, TagAction,
 };
-pub use crate::UnknownPayload;
 pub use event::{Event, EventType, Payload};
 pub use ownership::{OwnershipAiAddedOwner, OwnershipAiCreated};
 pub use process::{LoopRunStart, ProcessRunEnd, ProcessRunStart, Tag};

@@ -36,7 +36,7 @@ pub(crate) mod summary;
 /// let built: spektr::UnknownPayload =
 ///     UnknownPayload::new("alert_created", RawJson::from_json(r#"{"alertId": "a1"}"#)?);
 /// assert_eq!(&built, unknown);
-/// # Ok::<(), kyc_webhooks::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
