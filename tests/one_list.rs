@@ -81,7 +81,7 @@ fn missing(dir: &str, heading: &str, entries: &[Entry]) -> Vec<String> {
         });
         match row {
             None => problems.push(format!(
-                "{}: no row in README.md's {heading:?} table: add `| {wire_cell} | {variant_cell} | ... |`",
+                "{}: no row in README.md's {heading:?} table: add the row | {wire_cell} | {variant_cell} | ... |",
                 entry.wire
             )),
             Some(cells) if cells.get(1) != Some(&variant_cell) => problems.push(format!(
