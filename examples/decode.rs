@@ -8,9 +8,10 @@
 //!
 //! The provider is recognised from the body's shape: `{"results": [...]}` is a
 //! Spektr batch, an object with `eventType` a single Spektr event, anything else
-//! a PredictaID event. Prints each event's type, id, time and main fields, and
-//! each rejected event with its reason. Exits with 1 when the body, or any event
-//! in it, could not be decoded, and 2 when the input could not be read.
+//! a PredictaID event. Prints each event on one line (its `Display`: type, ids,
+//! time and main fields), and each rejected event with its reason. Exits with 1
+//! when the body, or any event in it, could not be decoded, and 2 when the
+//! input could not be read.
 
 use std::fmt::Write as _;
 use std::io::{Read, Write as _};
@@ -117,110 +118,13 @@ fn decode_spektr_batch(out: &mut String, body: &[u8]) -> bool {
     all_ok
 }
 
+/// One line per event: the crate's summary (`Display`), after the event's
+/// index in the batch.
 fn print_spektr(out: &mut String, index: Option<usize>, event: &spektr::Event) {
     let at = index.map_or_else(String::new, |i| format!("[{i}] "));
-    let _ = writeln!(
-        out,
-        "{at}{} id={} spektrId={} at {}",
-        event.type_name(),
-        event.id,
-        event.spektr_id,
-        event.timestamp.to_rfc3339()
-    );
-    let _ = writeln!(out, "      {}", spektr_summary(event));
-}
-
-/// The fields a compliance analyst looks at first, per event type.
-fn spektr_summary(event: &spektr::Event) -> String {
-    use spektr::Payload::*;
-    match &event.data {
-        ProcessRunStart(e) => format!("process {:?} ({}) started, run {}", e.process_name, e.process_type, e.context_id),
-        LoopRunStart(e) => format!("loop in {:?}, form {}", e.process_name, e.loop_url.as_deref().unwrap_or("-")),
-        ProcessRunEnd(e) => format!(
-            "process {:?} ended: output {}, customer {}, score {}, {} tags, {} client-record fields",
-            e.process_name, e.process_output, e.customer_status, e.score, e.tags.len(), e.extra.len()
-        ),
-        ServiceRun(e) => format!("{} answered with {} fields", e.vendor_type, vendor_data_fields(&e.vendor_data)),
-        AlertEscalated(e) => format!("alert {:?} ({}) is {}", e.alert_name, e.alert_type, e.status),
-        AlertResolved(e) => format!("alert {:?} resolved by {}", e.alert_name, e.user_id.as_deref().unwrap_or("a process")),
-        CustomerTagAdd(e) | CustomerTagRemove(e) => format!("tag {} {}", e.tag_name.as_deref().or(e.tag_id.as_deref()).unwrap_or("?"), e.action),
-        CustomerStatusChange(e) => format!("{}: {} -> {} (deprecated event)", e.customer_name, status(&e.old_status), e.new_status),
-        CustomerStatusChanged(e) => format!("{} -> {} by {}", status(&e.old_status), e.new_status, e.method.method_type),
-        CustomerDuplicateDetection(e) => format!(
-            "duplicate: new {} old {}",
-            e.customer_duplicate_data.new_record_id.as_deref().unwrap_or("?"),
-            e.customer_duplicate_data.old_record_id.as_deref().unwrap_or("?")
-        ),
-        CustomerRecordUpdate(e) => format!("{} fields updated (deprecated event)", e.extra.len()),
-        CustomerRecordChanged(e) => {
-            let fields: Vec<&str> = e.changes.iter().map(|c| c.field_id.as_str()).collect();
-            format!("changed by {}: {}", e.method.method_type, fields.join(", "))
-        }
-        OwnershipAiCreated(e) => format!("created under parent {}", e.parent_id),
-        OwnershipAiAddedOwner(e) => format!("owner added to child {}", e.child_id),
-        ClientRecordSync(e) => format!("synced from {} ({}) at {}", e.vendor, e.object_type, e.last_synced_at.to_rfc3339()),
-        StepInit(e) => format!("{} step {} shown", e.step_type, e.step_id),
-        StepSubmit(e) => format!("{} step {} submitted", e.step_type, e.step_id),
-        Other(e) => format!("unknown type, kept whole: data {}", e.data),
-        _ => "a type this example does not summarise".to_owned(),
-    }
-}
-
-/// The number of keys of a free-form object, read without building a tree.
-fn vendor_data_fields(data: &kyc_webhooks::RawJson) -> usize {
-    data.parse::<std::collections::HashMap<String, serde::de::IgnoredAny>>()
-        .map_or(0, |fields| fields.len())
-}
-
-fn status(status: &Option<spektr::CustomerStatus>) -> &str {
-    status.as_ref().map_or("?", |s| s.as_str())
+    let _ = writeln!(out, "{at}{event}");
 }
 
 fn print_predictaid(out: &mut String, event: &predictaid::Event) {
-    use predictaid::Payload::*;
-    let _ = writeln!(
-        out,
-        "PredictaID {} id={} company={} {}={} at {}",
-        event.type_name(),
-        event.id,
-        event.company_id,
-        event.aggregate_type,
-        event.aggregate_id,
-        event.occurred_at.to_rfc3339()
-    );
-    let summary = match &event.data {
-        SessionCreated(d) => format!(
-            "session for {} in flow {}: {}",
-            d.customer_id, d.flow_id, d.status
-        ),
-        SessionCompleted(d) => format!(
-            "session for {} completed: {}",
-            d.customer_id.as_deref().unwrap_or("?"),
-            d.final_status.as_ref().map_or("?", |s| s.as_str())
-        ),
-        CustomerIdentified(d) => format!(
-            "{} is {} ({})",
-            d.anonymous_customer_id, d.target_customer_id, d.resolution_type
-        ),
-        FlowVersionPublished(d) => format!(
-            "flow {} now runs {} (published by {})",
-            d.flow_id, d.published_version_id, d.published_by
-        ),
-        KytTransactionQueued(d) => format!("transaction {} {}", d.transaction_id, d.status),
-        KytTransactionReprocessRequested(d) => format!(
-            "transaction {} reprocess asked by {}",
-            d.transaction_id, d.requested_by
-        ),
-        KytTransactionPipelineCompleted(d) => format!(
-            "transaction {} {} with {} alerts",
-            d.transaction_id, d.status, d.alert_count
-        ),
-        KytTransactionDeadLettered(d) => format!(
-            "transaction {} dead-lettered: {}",
-            d.transaction_id, d.reason
-        ),
-        Other(d) => format!("unknown type, kept whole: data {}", d.data),
-        _ => "a type this example does not summarise".to_owned(),
-    };
-    let _ = writeln!(out, "      {summary}");
+    let _ = writeln!(out, "{event}");
 }

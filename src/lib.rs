@@ -81,6 +81,7 @@ mod wire;
 
 pub use error::{Error, ErrorKind, Provider, UnknownEventType};
 pub use raw::{Extra, ExtraIter, RawJson};
+pub use wire::payload::UnknownPayload;
 
 /// A provider's event type: [`spektr::Event`] or [`predictaid::Event`].
 ///

@@ -6,7 +6,8 @@
 //! of a webhook handler needs no JSON file: serialize the event to get a body
 //! the provider could have sent, or hand the typed event to the code under
 //! test. [`spektr::sample`] and [`predictaid::sample`] give the sample of a
-//! type chosen at run time.
+//! type chosen at run time, [`spektr::all`] and [`predictaid::all`] one of
+//! each documented type.
 //!
 //! The values are fixed: two calls give equal events, so a test can compare
 //! against them. Change a field on the returned value to vary it.
@@ -44,7 +45,8 @@ fn json(text: &str) -> RawJson {
 
 pub mod spektr {
     //! Sample Spektr events: one function per documented `eventType`
-    //! (deprecated ones too), and [`sample`] to pick one by type.
+    //! (deprecated ones too), [`sample`] to pick one by type and [`all`] for
+    //! one of each.
     //!
     //! Every event but the deprecated `customer_status_change` (which Spektr
     //! documents without it) has a `workspaceId`.
@@ -98,6 +100,23 @@ pub mod spektr {
             EventType::StepInit => step_init(),
             EventType::StepSubmit => step_submit(),
         }
+    }
+
+    /// The sample of every documented type, in the order of
+    /// [`EventType::ALL`] (Spektr's reference), as [`sample`] gives them.
+    ///
+    /// ```
+    /// use kyc_webhooks::{spektr, testing};
+    ///
+    /// let batch = kyc_webhooks::batch::Batch::from(testing::spektr::all());
+    /// let body = serde_json::to_vec(&batch)?;
+    /// let decoded = spektr::parse_batch(&body)?;
+    /// assert_eq!(decoded.results.len(), spektr::EventType::ALL.len());
+    /// assert_eq!(decoded, batch);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn all() -> Vec<Event> {
+        EventType::ALL.iter().map(|&ty| sample(ty)).collect()
     }
 
     /// `process_run_start`: an onboarding process started for a customer.
@@ -411,8 +430,8 @@ pub mod spektr {
 }
 
 pub mod predictaid {
-    //! Sample PredictaID events: one function per documented `type`, and
-    //! [`sample`] to pick one by type. All belong to company `comp_123`, as in
+    //! Sample PredictaID events: one function per documented `type`,
+    //! [`sample`] to pick one by type and [`all`] for one of each. All belong to company `comp_123`, as in
     //! PredictaID's reference.
 
     use crate::predictaid::*;
@@ -459,6 +478,22 @@ pub mod predictaid {
             EventType::KytTransactionPipelineCompleted => kyt_transaction_pipeline_completed(),
             EventType::KytTransactionDeadLettered => kyt_transaction_dead_lettered(),
         }
+    }
+
+    /// The sample of every documented type, in the order of
+    /// [`EventType::ALL`] (PredictaID's reference), as [`sample`] gives them.
+    ///
+    /// ```
+    /// use kyc_webhooks::{predictaid, testing};
+    ///
+    /// for event in testing::predictaid::all() {
+    ///     let body = serde_json::to_vec(&event)?;
+    ///     assert_eq!(predictaid::parse(&body)?, event);
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn all() -> Vec<Event> {
+        EventType::ALL.iter().map(|&ty| sample(ty)).collect()
     }
 
     /// `session.created`: a pending KYC session for customer `cust_456`.

@@ -4,53 +4,58 @@ use chrono::{DateTime, TimeZone, Utc};
 use kyc_webhooks::{predictaid, spektr, Provider, RawJson};
 use serde_json::json;
 
-#[test]
-fn spektr_event_types_cover_the_18_documented_wire_names() {
-    let names: Vec<&str> = spektr::EventType::ALL.iter().map(|t| t.as_str()).collect();
-    assert_eq!(
-        names,
-        [
-            "process_run_start",
-            "loop_run_start",
-            "process_run_end",
-            "service_run",
-            "alert_escalated",
-            "alert_resolved",
-            "customer_tag_add",
-            "customer_tag_remove",
-            "customer_status_change",
-            "customer_status_changed",
-            "customer_duplicate_detection",
-            "customer_record_update",
-            "customer_record_changed",
-            "ownership_ai_created",
-            "ownership_ai_added_owner",
-            "client_record_sync",
-            "step_init",
-            "step_submit",
-        ]
-    );
+// Which wire names are documented is checked against the README's tables
+// (tests/readme.rs, tests/one_list.rs): `EventType::ALL` is the one list,
+// and no test keeps a copy of it.
+
+/// The wire names of `all`, each once, in the provider's own spelling.
+fn assert_distinct_wire_names(names: &[&str], spelled: impl Fn(char) -> bool) {
+    let mut seen = std::collections::HashSet::new();
+    for name in names {
+        assert!(seen.insert(name), "{name} is listed twice");
+        assert!(
+            !name.is_empty() && name.chars().all(&spelled),
+            "{name:?} is not a wire name"
+        );
+    }
 }
 
 #[test]
-fn predictaid_event_types_cover_the_8_documented_wire_names() {
-    let names: Vec<&str> = predictaid::EventType::ALL
+fn each_event_type_has_its_own_wire_name() {
+    let spektr: Vec<&str> = spektr::EventType::ALL.iter().map(|t| t.as_str()).collect();
+    assert_distinct_wire_names(&spektr, |c| c.is_ascii_lowercase() || c == '_');
+    let predictaid: Vec<&str> = predictaid::EventType::ALL
         .iter()
         .map(|t| t.as_str())
         .collect();
-    assert_eq!(
-        names,
-        [
-            "session.created",
-            "session.completed",
-            "customer.identified",
-            "flow.version.published",
-            "kyt.transaction.queued",
-            "kyt.transaction.reprocess.requested",
-            "kyt.transaction.pipeline.completed",
-            "kyt.transaction.dead_lettered",
-        ]
+    assert_distinct_wire_names(&predictaid, |c| {
+        c.is_ascii_lowercase() || c == '.' || c == '_'
+    });
+}
+
+#[test]
+fn event_types_serialize_as_their_wire_name_and_refuse_any_other() {
+    for &ty in spektr::EventType::ALL {
+        assert_eq!(serde_json::to_value(ty).unwrap(), json!(ty.as_str()));
+        assert_eq!(
+            serde_json::from_value::<spektr::EventType>(json!(ty.as_str())).unwrap(),
+            ty
+        );
+    }
+    for &ty in predictaid::EventType::ALL {
+        assert_eq!(serde_json::to_value(ty).unwrap(), json!(ty.as_str()));
+        assert_eq!(
+            serde_json::from_value::<predictaid::EventType>(json!(ty.as_str())).unwrap(),
+            ty
+        );
+    }
+    let err = serde_json::from_value::<spektr::EventType>(json!("alert_created")).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("unknown variant `alert_created`, expected one of `process_run_start`"),
+        "{err}"
     );
+    assert!(serde_json::from_value::<predictaid::EventType>(json!("Session.Created")).is_err());
 }
 
 #[test]
@@ -137,6 +142,48 @@ fn users_can_build_an_unknown_spektr_event() {
 }
 
 #[test]
+fn both_providers_keep_an_unknown_type_in_the_one_unknown_payload_type() {
+    let data = RawJson::from_json(r#"{"transactionId": "t"}"#).unwrap();
+    let unknown = kyc_webhooks::UnknownPayload::new("transaction.updated", data);
+    // The same type under both providers' names: one can be handed to the other.
+    let as_spektr: spektr::UnknownPayload = unknown.clone();
+    let as_predictaid: predictaid::UnknownPayload = as_spektr.clone();
+    let at: DateTime<Utc> = "2026-03-23T12:00:00Z".parse().unwrap();
+    let event = predictaid::Event::new(
+        "evt_1",
+        at,
+        "comp_1",
+        predictaid::AggregateType::KytTransaction,
+        "t",
+        predictaid::Payload::Other(as_predictaid),
+    );
+    assert_eq!(event.type_name(), "transaction.updated");
+    assert_eq!(
+        event.data.extra(),
+        None,
+        "an unknown type's data is kept whole"
+    );
+    let back = predictaid::parse(serde_json::to_string(&event).unwrap().as_bytes()).unwrap();
+    let predictaid::Payload::Other(read) = &back.data else {
+        panic!("read back as {:?}", back.event_type());
+    };
+    assert_eq!(read, &unknown);
+    assert_eq!(read.data.as_str(), r#"{"transactionId": "t"}"#);
+}
+
+#[test]
+fn payload_extra_is_the_data_types_extra() {
+    let mut data = spektr::CustomerRecordUpdate::new();
+    data.extra
+        .insert("first_name", RawJson::from_json(r#""Jane""#).unwrap());
+    let payload = spektr::Payload::CustomerRecordUpdate(data);
+    let extra = payload.extra().expect("a documented type has extra");
+    assert_eq!(extra.get("first_name").unwrap().as_str(), r#""Jane""#);
+    let payload = predictaid::Payload::SessionCompleted(predictaid::SessionCompleted::new());
+    assert!(payload.extra().unwrap().is_empty());
+}
+
+#[test]
 fn users_can_build_a_predictaid_event() {
     let at: DateTime<Utc> = "2026-03-23T12:00:00Z".parse().unwrap();
     let event = predictaid::Event::new(
@@ -215,4 +262,35 @@ fn the_batch_envelope_serializes_as_results_and_iterates() {
     assert_eq!(read.results, [4]);
     assert_eq!((&batch).into_iter().sum::<u8>(), 6);
     assert_eq!(batch.into_iter().collect::<Vec<_>>(), [1, 2, 3]);
+}
+
+#[test]
+fn an_events_summary_stays_on_one_line_whatever_the_body_holds() {
+    // An id with a line break and an ESC, and an unknown type whose data is
+    // pretty-printed over several lines (kept as received, shown compact).
+    let body =
+        "{\"id\": \"e1\\n\\u001b[2J\", \"spektrId\": \"s1\", \"eventType\": \"alert_created\",
+        \"timestamp\": 1752127706390, \"data\": {\n  \"alertId\": \"a 1\",\n  \"tags\": [1, 2]\n}}";
+    let event = spektr::parse_event(body.as_bytes()).unwrap();
+    assert_eq!(
+        event.to_string(),
+        r#"alert_created id=e1\n\u{1b}[2J spektrId=s1 at 2025-07-10T06:08:26.390Z: unknown type, kept whole: data {"alertId":"a 1","tags":[1,2]}"#
+    );
+    let spektr::Payload::Other(unknown) = &event.data else {
+        panic!("{:?}", event.event_type());
+    };
+    assert!(
+        unknown.data.as_str().contains('\n'),
+        "the data itself is kept as sent"
+    );
+
+    let body =
+        br#"{"id": "evt_1", "type": "session.completed", "occurredAt": "2026-03-23T14:00:00+02:00",
+        "companyId": "comp_1", "aggregateType": "SESSION", "aggregateId": "sess_1", "version": "v1",
+        "data": {}}"#;
+    assert_eq!(
+        predictaid::parse(body).unwrap().to_string(),
+        "session.completed id=evt_1 company=comp_1 SESSION=sess_1 at 2026-03-23T14:00:00+02:00: \
+         session for ? completed: ?"
+    );
 }

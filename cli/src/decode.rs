@@ -59,7 +59,7 @@ pub fn run(args: DecodeArgs) -> Outcome {
             if !args.json && batch {
                 let _ = writeln!(out, "Spektr batch: {} event(s)", items.len());
             }
-            write_items(&mut out, args.json, "spektr", batch, &items, spektr_line)
+            write_items(&mut out, args.json, "spektr", batch, &items)
         }
         Provider::Predictaid => {
             let item = match predictaid::parse(&body) {
@@ -69,14 +69,7 @@ pub fn run(args: DecodeArgs) -> Outcome {
                     raw: String::from_utf8_lossy(&body).into_owned(),
                 },
             };
-            write_items(
-                &mut out,
-                args.json,
-                "predictaid",
-                false,
-                &[item],
-                predictaid_line,
-            )
+            write_items(&mut out, args.json, "predictaid", false, &[item])
         }
     };
     print(&out);
@@ -118,15 +111,15 @@ fn decode_spektr(name: &str, body: &[u8]) -> Result<(Vec<Item<spektr::Event>>, b
     Ok((items, true))
 }
 
-/// Writes the items as text (received text [`escape`]d) or JSON lines;
-/// returns how many were rejected.
-fn write_items<E: serde::Serialize>(
+/// Writes the items as text (an event as its one-line summary, the core's
+/// `Display`; received text [`escape`]d) or JSON lines; returns how many
+/// were rejected.
+fn write_items<E: serde::Serialize + std::fmt::Display>(
     out: &mut String,
     as_json: bool,
     provider: &str,
     indexed: bool,
     items: &[Item<E>],
-    line: fn(&E) -> String,
 ) -> usize {
     let mut rejected = 0;
     for (index, item) in items.iter().enumerate() {
@@ -145,7 +138,7 @@ fn write_items<E: serde::Serialize>(
                 let _ = writeln!(out, "{}", json(&record));
             }
             Item::Event(event) => {
-                let _ = writeln!(out, "{at}{}", escape(&line(event)));
+                let _ = writeln!(out, "{at}{}", escape(&event.to_string()));
             }
             Item::Rejected { error, raw } => {
                 rejected += 1;
@@ -208,137 +201,4 @@ fn kind_name(kind: ErrorKind) -> &'static str {
         ErrorKind::EventIdMismatch => "event_id_mismatch",
         _ => "other",
     }
-}
-
-/// A Spektr event on one line: type, ids, time, main fields.
-fn spektr_line(event: &spektr::Event) -> String {
-    format!(
-        "{} id={} spektrId={} at {}: {}",
-        event.type_name(),
-        event.id,
-        event.spektr_id,
-        event
-            .timestamp
-            .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
-        spektr_summary(&event.data)
-    )
-}
-
-/// The fields an analyst looks at first, per Spektr type.
-fn spektr_summary(data: &spektr::Payload) -> String {
-    use spektr::Payload::*;
-    let status =
-        |s: &Option<spektr::CustomerStatus>| s.as_ref().map_or("?", |s| s.as_str()).to_owned();
-    match data {
-        ProcessRunStart(e) => format!("process {:?} ({}) started", e.process_name, e.process_type),
-        LoopRunStart(e) => format!(
-            "loop of {:?} started, form {}",
-            e.process_name,
-            e.loop_url.as_deref().unwrap_or("-")
-        ),
-        ProcessRunEnd(e) => format!(
-            "process {:?} ended: output {}, customer {}, score {}",
-            e.process_name, e.process_output, e.customer_status, e.score
-        ),
-        ServiceRun(e) => format!("{} answered in step {}", e.vendor_type, e.step_id),
-        AlertEscalated(e) => format!(
-            "alert {:?} ({}) is {}",
-            e.alert_name, e.alert_type, e.status
-        ),
-        AlertResolved(e) => format!(
-            "alert {:?} resolved by {}",
-            e.alert_name,
-            e.user_id.as_deref().unwrap_or("a process")
-        ),
-        CustomerTagAdd(e) | CustomerTagRemove(e) => format!(
-            "tag {:?} {}",
-            e.tag_name.as_deref().or(e.tag_id.as_deref()).unwrap_or("?"),
-            e.action
-        ),
-        CustomerStatusChange(e) => format!(
-            "{:?}: {} -> {} (deprecated type)",
-            e.customer_name,
-            status(&e.old_status),
-            e.new_status
-        ),
-        CustomerStatusChanged(e) => format!(
-            "{} -> {} by {}",
-            status(&e.old_status),
-            e.new_status,
-            e.method.method_type
-        ),
-        CustomerDuplicateDetection(e) => format!(
-            "duplicate: new {} old {}",
-            e.customer_duplicate_data
-                .new_record_id
-                .as_deref()
-                .unwrap_or("?"),
-            e.customer_duplicate_data
-                .old_record_id
-                .as_deref()
-                .unwrap_or("?")
-        ),
-        CustomerRecordUpdate(e) => format!("{} field(s) updated (deprecated type)", e.extra.len()),
-        CustomerRecordChanged(e) => {
-            let fields: Vec<&str> = e.changes.iter().map(|c| c.field_id.as_str()).collect();
-            format!("changed by {}: {}", e.method.method_type, fields.join(", "))
-        }
-        OwnershipAiCreated(e) => format!("created under parent {}", e.parent_id),
-        OwnershipAiAddedOwner(e) => format!("owner added to child {}", e.child_id),
-        ClientRecordSync(e) => format!("synced from {} ({})", e.vendor, e.object_type),
-        StepInit(e) => format!("{} step {} shown", e.step_type, e.step_id),
-        StepSubmit(e) => format!("{} step {} submitted", e.step_type, e.step_id),
-        Other(e) => format!("unknown type, kept whole: data {}", e.data),
-        _ => "a type this version does not summarise".to_owned(),
-    }
-}
-
-/// A PredictaID event on one line: type, ids, time, main fields.
-fn predictaid_line(event: &predictaid::Event) -> String {
-    use predictaid::Payload::*;
-    let summary = match &event.data {
-        SessionCreated(d) => format!(
-            "session for {} in flow {}: {}",
-            d.customer_id, d.flow_id, d.status
-        ),
-        SessionCompleted(d) => format!(
-            "session for {} completed: {}",
-            d.customer_id.as_deref().unwrap_or("?"),
-            d.final_status.as_ref().map_or("?", |s| s.as_str())
-        ),
-        CustomerIdentified(d) => format!(
-            "{} is {} ({})",
-            d.anonymous_customer_id, d.target_customer_id, d.resolution_type
-        ),
-        FlowVersionPublished(d) => format!(
-            "flow {} now runs {} (published by {})",
-            d.flow_id, d.published_version_id, d.published_by
-        ),
-        KytTransactionQueued(d) => format!("transaction {} {}", d.transaction_id, d.status),
-        KytTransactionReprocessRequested(d) => format!(
-            "transaction {} reprocess asked by {}",
-            d.transaction_id, d.requested_by
-        ),
-        KytTransactionPipelineCompleted(d) => format!(
-            "transaction {} {} with {} alert(s)",
-            d.transaction_id, d.status, d.alert_count
-        ),
-        KytTransactionDeadLettered(d) => {
-            format!(
-                "transaction {} dead-lettered: {}",
-                d.transaction_id, d.reason
-            )
-        }
-        Other(d) => format!("unknown type, kept whole: data {}", d.data),
-        _ => "a type this version does not summarise".to_owned(),
-    };
-    format!(
-        "{} id={} company={} {}={} at {}: {summary}",
-        event.type_name(),
-        event.id,
-        event.company_id,
-        event.aggregate_type,
-        event.aggregate_id,
-        event.occurred_at_text(),
-    )
 }

@@ -3,7 +3,7 @@
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
+use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use std::hash::{Hash, Hasher};
 
@@ -11,9 +11,10 @@ use serde::{Deserialize, Serialize, Serializer};
 
 use super::*;
 use crate::wire::enums::open_enum;
+use crate::wire::payload::payloads;
 use crate::wire::time::{serialize_rfc3339, Rfc3339};
 use crate::wire::{set_once, DataSlot, Key};
-use crate::{Extra, Provider, RawJson};
+use crate::{Extra, Provider};
 
 open_enum! {
     /// The kind of object an event is about (`aggregateType`).
@@ -29,105 +30,31 @@ open_enum! {
     }
 }
 
-/// The `data` of an event whose `type` this version of the crate does not
-/// know, kept whole: the type as sent and the `data` as the text received.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub struct UnknownPayload {
-    /// The `type` as sent.
-    pub event_type: String,
-    /// The `data` as sent, any JSON.
-    pub data: RawJson,
-}
-
-impl UnknownPayload {
-    /// A payload of an unknown type.
-    pub fn new(event_type: impl Into<String>, data: RawJson) -> Self {
-        UnknownPayload {
-            event_type: event_type.into(),
-            data,
-        }
-    }
-}
-
-/// Defines `EventType`, `Payload` and the dispatch between them from one list.
-macro_rules! payloads {
-    ( $( $(#[$attr:meta])* $variant:ident($data:ty) = $wire:literal, )+ ) => {
-        crate::wire::event_type::event_type_enum! {
-            Provider::PredictaId;
-            /// A documented PredictaID event type (the wire `type`).
-            pub enum EventType { $( $(#[$attr])* $variant = $wire, )+ }
-        }
-
-        /// An event's `type` and `data` together: one variant per documented
-        /// type, each with its typed data, and [`Payload::Other`] for a type the
-        /// crate does not know.
-        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-        #[non_exhaustive]
-        pub enum Payload {
-            $( $(#[$attr])* $variant($data), )+
-            /// A type this version of the crate does not know.
-            Other(UnknownPayload),
-        }
-
-        impl Payload {
-            /// The wire `type`, also for an unknown type.
-            pub fn type_name(&self) -> &str {
-                match self {
-                    $( Payload::$variant(_) => $wire, )+
-                    Payload::Other(unknown) => &unknown.event_type,
-                }
-            }
-
-            /// The documented type, or `None` for [`Payload::Other`].
-            pub fn event_type(&self) -> Option<EventType> {
-                match self {
-                    $( Payload::$variant(_) => Some(EventType::$variant), )+
-                    Payload::Other(_) => None,
-                }
-            }
-
-            /// Writes the `data` value.
-            fn serialize_data<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                match self {
-                    $( Payload::$variant(data) => data.serialize(serializer), )+
-                    Payload::Other(unknown) => unknown.data.serialize(serializer),
-                }
-            }
-        }
-
-        /// Reads `data` for a known type.
-        #[derive(Clone, Copy)]
-        struct DataSeed(EventType);
-
-        impl<'de> DeserializeSeed<'de> for DataSeed {
-            type Value = Payload;
-            fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Payload, D::Error> {
-                Ok(match self.0 {
-                    $( EventType::$variant => Payload::$variant(<$data>::deserialize(deserializer)?), )+
-                })
-            }
-        }
-    };
-}
-
 payloads! {
-    /// `session.created`: a new KYC session was created.
-    SessionCreated(SessionCreated) = "session.created",
-    /// `session.completed`: a KYC session was completed.
-    SessionCompleted(SessionCompleted) = "session.completed",
-    /// `customer.identified`: an anonymous customer was linked to a profile.
-    CustomerIdentified(CustomerIdentified) = "customer.identified",
-    /// `flow.version.published`: a Green flow version was promoted to Blue.
-    FlowVersionPublished(FlowVersionPublished) = "flow.version.published",
-    /// `kyt.transaction.queued`: a transaction was queued for pipeline processing.
-    KytTransactionQueued(KytTransactionQueued) = "kyt.transaction.queued",
-    /// `kyt.transaction.reprocess.requested`: a transaction was submitted for reprocessing.
-    KytTransactionReprocessRequested(KytTransactionReprocessRequested) = "kyt.transaction.reprocess.requested",
-    /// `kyt.transaction.pipeline.completed`: pipeline processing finished for a transaction.
-    KytTransactionPipelineCompleted(KytTransactionPipelineCompleted) = "kyt.transaction.pipeline.completed",
-    /// `kyt.transaction.dead_lettered`: a transaction was moved to dead-letter handling.
-    KytTransactionDeadLettered(KytTransactionDeadLettered) = "kyt.transaction.dead_lettered",
+    provider: Provider::PredictaId, type_key: "type";
+    /// A documented PredictaID event type (the wire `type`).
+    pub enum EventType;
+    /// An event's `type` and `data` together: one variant per documented
+    /// type, each with its typed data, and [`Payload::Other`] for a type the
+    /// crate does not know.
+    pub enum Payload {
+        /// `session.created`: a new KYC session was created.
+        SessionCreated(SessionCreated) = "session.created",
+        /// `session.completed`: a KYC session was completed.
+        SessionCompleted(SessionCompleted) = "session.completed",
+        /// `customer.identified`: an anonymous customer was linked to a profile.
+        CustomerIdentified(CustomerIdentified) = "customer.identified",
+        /// `flow.version.published`: a Green flow version was promoted to Blue.
+        FlowVersionPublished(FlowVersionPublished) = "flow.version.published",
+        /// `kyt.transaction.queued`: a transaction was queued for pipeline processing.
+        KytTransactionQueued(KytTransactionQueued) = "kyt.transaction.queued",
+        /// `kyt.transaction.reprocess.requested`: a transaction was submitted for reprocessing.
+        KytTransactionReprocessRequested(KytTransactionReprocessRequested) = "kyt.transaction.reprocess.requested",
+        /// `kyt.transaction.pipeline.completed`: pipeline processing finished for a transaction.
+        KytTransactionPipelineCompleted(KytTransactionPipelineCompleted) = "kyt.transaction.pipeline.completed",
+        /// `kyt.transaction.dead_lettered`: a transaction was moved to dead-letter handling.
+        KytTransactionDeadLettered(KytTransactionDeadLettered) = "kyt.transaction.dead_lettered",
+    }
 }
 
 /// A PredictaID webhook event: the envelope every delivery has, with the typed

@@ -3,14 +3,15 @@
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
+use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize, Serializer};
 
 use super::*;
+use crate::wire::payload::payloads;
 use crate::wire::time::{Millis, MillisRef};
 use crate::wire::{set_once, DataSlot, Key};
-use crate::{Extra, Provider, RawJson};
+use crate::{Extra, Provider};
 
 /// A Spektr webhook event: the fields every event has, its typed
 /// [`data`](Event::data), and the top-level fields the crate does not know.
@@ -99,138 +100,64 @@ impl Event {
     }
 }
 
-/// The `data` of an event whose `eventType` this version of the crate does not
-/// know, kept whole: the type as sent and the `data` as the text received.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub struct UnknownPayload {
-    /// The `eventType` as sent.
-    pub event_type: String,
-    /// The `data` as sent, any JSON.
-    pub data: RawJson,
-}
-
-impl UnknownPayload {
-    /// A payload of an unknown type.
-    pub fn new(event_type: impl Into<String>, data: RawJson) -> Self {
-        UnknownPayload {
-            event_type: event_type.into(),
-            data,
-        }
-    }
-}
-
-/// Defines `EventType`, `Payload` and the dispatch between them from one list.
-macro_rules! events {
-    ( $( $(#[$attr:meta])* $variant:ident($data:ty) = $wire:literal, )+ ) => {
-        crate::wire::event_type::event_type_enum! {
-            Provider::Spektr;
-            /// A documented Spektr event type (the wire `eventType`).
-            ///
-            /// The upper-case names in Spektr's table (`CUSTOMER_TAG_ADDED`, ...) are
-            /// headings; these are the values sent.
-            pub enum EventType { $( $(#[$attr])* $variant = $wire, )+ }
-        }
-
-        /// An event's `eventType` and `data` together: one variant per
-        /// documented type, each with its typed data, and [`Payload::Other`]
-        /// for a type the crate does not know. Deprecated types keep their
-        /// variants: Spektr still documents them.
-        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-        #[non_exhaustive]
-        pub enum Payload {
-            $( $(#[$attr])* $variant($data), )+
-            /// A type this version of the crate does not know.
-            Other(UnknownPayload),
-        }
-
-        impl Payload {
-            /// The wire `eventType`, also for an unknown type.
-            pub fn type_name(&self) -> &str {
-                match self {
-                    $( Payload::$variant(_) => $wire, )+
-                    Payload::Other(unknown) => &unknown.event_type,
-                }
-            }
-
-            /// The documented type, or `None` for [`Payload::Other`].
-            pub fn event_type(&self) -> Option<EventType> {
-                match self {
-                    $( Payload::$variant(_) => Some(EventType::$variant), )+
-                    Payload::Other(_) => None,
-                }
-            }
-
-            /// Writes the `data` value.
-            fn serialize_data<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                match self {
-                    $( Payload::$variant(data) => data.serialize(serializer), )+
-                    Payload::Other(unknown) => unknown.data.serialize(serializer),
-                }
-            }
-        }
-
-        /// Reads `data` for a known type.
-        #[derive(Clone, Copy)]
-        struct DataSeed(EventType);
-
-        impl<'de> DeserializeSeed<'de> for DataSeed {
-            type Value = Payload;
-            fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Payload, D::Error> {
-                Ok(match self.0 {
-                    $( EventType::$variant => Payload::$variant(<$data>::deserialize(deserializer)?), )+
-                })
-            }
-        }
-    };
-}
-
-events! {
-    /// `process_run_start`: a process started running.
-    ProcessRunStart(ProcessRunStart) = "process_run_start",
-    /// `loop_run_start`: a loop started running.
-    LoopRunStart(LoopRunStart) = "loop_run_start",
-    /// `process_run_end`: a process finished running.
-    ProcessRunEnd(ProcessRunEnd) = "process_run_end",
-    /// `service_run`: a service response was received.
-    ServiceRun(ServiceRun) = "service_run",
-    /// `alert_escalated`: an alert was created.
-    AlertEscalated(AlertEscalated) = "alert_escalated",
-    /// `alert_resolved`: an alert was resolved.
-    AlertResolved(AlertResolved) = "alert_resolved",
-    /// `customer_tag_add`: a tag was added to a customer (heading `CUSTOMER_TAG_ADDED`).
-    CustomerTagAdd(CustomerTag) = "customer_tag_add",
-    /// `customer_tag_remove`: a tag was removed from a customer (heading `CUSTOMER_TAG_REMOVED`).
-    CustomerTagRemove(CustomerTag) = "customer_tag_remove",
-    /// `customer_status_change`: a customer's status changed. Deprecated by
-    /// Spektr in favour of `customer_status_changed` (`CustomerStatusChanged`),
-    /// and still delivered.
+payloads! {
+    provider: Provider::Spektr, type_key: "eventType";
+    /// A documented Spektr event type (the wire `eventType`).
     ///
-    /// Not `#[deprecated]` in Rust: a receiver does not choose what Spektr
-    /// sends, so it must match this variant, and a lint on it would only
-    /// cost warnings (or an `allow`) in the arm that handles it.
-    CustomerStatusChange(CustomerStatusChange) = "customer_status_change",
-    /// `customer_status_changed`: a customer's status changed.
-    CustomerStatusChanged(CustomerStatusChanged) = "customer_status_changed",
-    /// `customer_duplicate_detection`: a customer was found to be a duplicate.
-    CustomerDuplicateDetection(CustomerDuplicateDetection) = "customer_duplicate_detection",
-    /// `customer_record_update`: a customer received an external update.
-    /// Deprecated by Spektr in favour of `customer_record_changed`
-    /// (`CustomerRecordChanged`), and still delivered; not `#[deprecated]` in
-    /// Rust, like `CustomerStatusChange`.
-    CustomerRecordUpdate(CustomerRecordUpdate) = "customer_record_update",
-    /// `customer_record_changed`: a customer's record was updated.
-    CustomerRecordChanged(CustomerRecordChanged) = "customer_record_changed",
-    /// `ownership_ai_created`: a customer was created by AI discovery.
-    OwnershipAiCreated(OwnershipAiCreated) = "ownership_ai_created",
-    /// `ownership_ai_added_owner`: an owner was added to the connection graph by AI discovery.
-    OwnershipAiAddedOwner(OwnershipAiAddedOwner) = "ownership_ai_added_owner",
-    /// `client_record_sync`: a customer imported through a connector was synced.
-    ClientRecordSync(ClientRecordSync) = "client_record_sync",
-    /// `step_init`: a form was rendered in the skyhub form editor.
-    StepInit(Step) = "step_init",
-    /// `step_submit`: a form was submitted in the skyhub form editor.
-    StepSubmit(Step) = "step_submit",
+    /// The upper-case names in Spektr's table (`CUSTOMER_TAG_ADDED`, ...) are
+    /// headings; these are the values sent.
+    pub enum EventType;
+    /// An event's `eventType` and `data` together: one variant per
+    /// documented type, each with its typed data, and [`Payload::Other`]
+    /// for a type the crate does not know. Deprecated types keep their
+    /// variants: Spektr still documents them.
+    pub enum Payload {
+        /// `process_run_start`: a process started running.
+        ProcessRunStart(ProcessRunStart) = "process_run_start",
+        /// `loop_run_start`: a loop started running.
+        LoopRunStart(LoopRunStart) = "loop_run_start",
+        /// `process_run_end`: a process finished running.
+        ProcessRunEnd(ProcessRunEnd) = "process_run_end",
+        /// `service_run`: a service response was received.
+        ServiceRun(ServiceRun) = "service_run",
+        /// `alert_escalated`: an alert was created.
+        AlertEscalated(AlertEscalated) = "alert_escalated",
+        /// `alert_resolved`: an alert was resolved.
+        AlertResolved(AlertResolved) = "alert_resolved",
+        /// `customer_tag_add`: a tag was added to a customer (heading `CUSTOMER_TAG_ADDED`).
+        CustomerTagAdd(CustomerTag) = "customer_tag_add",
+        /// `customer_tag_remove`: a tag was removed from a customer (heading `CUSTOMER_TAG_REMOVED`).
+        CustomerTagRemove(CustomerTag) = "customer_tag_remove",
+        /// `customer_status_change`: a customer's status changed. Deprecated by
+        /// Spektr in favour of `customer_status_changed` (`CustomerStatusChanged`),
+        /// and still delivered.
+        ///
+        /// Not `#[deprecated]` in Rust: a receiver does not choose what Spektr
+        /// sends, so it must match this variant, and a lint on it would only
+        /// cost warnings (or an `allow`) in the arm that handles it.
+        CustomerStatusChange(CustomerStatusChange) = "customer_status_change",
+        /// `customer_status_changed`: a customer's status changed.
+        CustomerStatusChanged(CustomerStatusChanged) = "customer_status_changed",
+        /// `customer_duplicate_detection`: a customer was found to be a duplicate.
+        CustomerDuplicateDetection(CustomerDuplicateDetection) = "customer_duplicate_detection",
+        /// `customer_record_update`: a customer received an external update.
+        /// Deprecated by Spektr in favour of `customer_record_changed`
+        /// (`CustomerRecordChanged`), and still delivered; not `#[deprecated]` in
+        /// Rust, like `CustomerStatusChange`.
+        CustomerRecordUpdate(CustomerRecordUpdate) = "customer_record_update",
+        /// `customer_record_changed`: a customer's record was updated.
+        CustomerRecordChanged(CustomerRecordChanged) = "customer_record_changed",
+        /// `ownership_ai_created`: a customer was created by AI discovery.
+        OwnershipAiCreated(OwnershipAiCreated) = "ownership_ai_created",
+        /// `ownership_ai_added_owner`: an owner was added to the connection graph by AI discovery.
+        OwnershipAiAddedOwner(OwnershipAiAddedOwner) = "ownership_ai_added_owner",
+        /// `client_record_sync`: a customer imported through a connector was synced.
+        ClientRecordSync(ClientRecordSync) = "client_record_sync",
+        /// `step_init`: a form was rendered in the skyhub form editor.
+        StepInit(Step) = "step_init",
+        /// `step_submit`: a form was submitted in the skyhub form editor.
+        StepSubmit(Step) = "step_submit",
+    }
 }
 
 impl Serialize for Event {

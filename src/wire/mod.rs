@@ -19,7 +19,7 @@ use crate::raw::{decode_buffered, unknown_data};
 
 pub(crate) mod budget;
 pub(crate) mod enums;
-pub(crate) mod event_type;
+pub(crate) mod payload;
 pub(crate) mod record;
 pub(crate) mod time;
 

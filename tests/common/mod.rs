@@ -211,20 +211,15 @@ pub fn named_for(stem: &str, wire: &str) -> bool {
 /// The free-form parts of a Spektr event (kept as the text received), with
 /// their paths from the event's root: the unknown top-level fields, an
 /// unknown type's `data`, `vendorData`, `changes[].oldValue`/`newValue` and
-/// every data type's unknown fields.
+/// every data type's unknown fields (`Payload::extra`, so a new type needs
+/// no line here).
 pub fn spektr_free_form(event: &spektr::Event) -> Vec<(Vec<Step>, &RawJson)> {
     use spektr::Payload as P;
     let mut parts = top_level(&event.extra);
     let data = |key: &str| vec![Step::Key("data".into()), Step::Key(key.into())];
-    let extra = match &event.data {
-        P::Other(unknown) => {
-            parts.push((vec![Step::Key("data".into())], &unknown.data));
-            None
-        }
-        P::ServiceRun(run) => {
-            parts.push((data("vendorData"), &run.vendor_data));
-            Some(&run.extra)
-        }
+    match &event.data {
+        P::Other(unknown) => parts.push((vec![Step::Key("data".into())], &unknown.data)),
+        P::ServiceRun(run) => parts.push((data("vendorData"), &run.vendor_data)),
         P::CustomerRecordChanged(changed) => {
             for (index, change) in changed.changes.iter().enumerate() {
                 let at = |key: &str| {
@@ -240,27 +235,11 @@ pub fn spektr_free_form(event: &spektr::Event) -> Vec<(Vec<Step>, &RawJson)> {
                     parts.push((at("newValue"), new));
                 }
             }
-            Some(&changed.extra)
         }
-        P::ProcessRunStart(d) => Some(&d.extra),
-        P::LoopRunStart(d) => Some(&d.extra),
-        P::ProcessRunEnd(d) => Some(&d.extra),
-        P::AlertEscalated(d) => Some(&d.extra),
-        P::AlertResolved(d) => Some(&d.extra),
-        P::CustomerTagAdd(d) | P::CustomerTagRemove(d) => Some(&d.extra),
-        P::CustomerStatusChange(d) => Some(&d.extra),
-        P::CustomerStatusChanged(d) => Some(&d.extra),
-        P::CustomerDuplicateDetection(d) => Some(&d.extra),
-        P::CustomerRecordUpdate(d) => Some(&d.extra),
-        P::OwnershipAiCreated(d) => Some(&d.extra),
-        P::OwnershipAiAddedOwner(d) => Some(&d.extra),
-        P::ClientRecordSync(d) => Some(&d.extra),
-        P::StepInit(d) | P::StepSubmit(d) => Some(&d.extra),
-        other => panic!("spektr_free_form does not know {}", other.type_name()),
-    };
-    for (key, value) in extra.into_iter().flatten() {
-        parts.push((data(key), value));
+        _ => {}
     }
+    let unknown = matches!(event.data, P::Other(_));
+    data_extra(&mut parts, event.data.extra(), unknown, event.type_name());
     parts
 }
 
@@ -268,25 +247,30 @@ pub fn spektr_free_form(event: &spektr::Event) -> Vec<(Vec<Step>, &RawJson)> {
 pub fn predictaid_free_form(event: &predictaid::Event) -> Vec<(Vec<Step>, &RawJson)> {
     use predictaid::Payload as P;
     let mut parts = top_level(&event.extra);
-    let extra = match &event.data {
-        P::Other(unknown) => {
-            parts.push((vec![Step::Key("data".into())], &unknown.data));
-            None
-        }
-        P::SessionCreated(d) => Some(&d.extra),
-        P::SessionCompleted(d) => Some(&d.extra),
-        P::CustomerIdentified(d) => Some(&d.extra),
-        P::FlowVersionPublished(d) => Some(&d.extra),
-        P::KytTransactionQueued(d) => Some(&d.extra),
-        P::KytTransactionReprocessRequested(d) => Some(&d.extra),
-        P::KytTransactionPipelineCompleted(d) => Some(&d.extra),
-        P::KytTransactionDeadLettered(d) => Some(&d.extra),
-        other => panic!("predictaid_free_form does not know {}", other.type_name()),
-    };
+    if let P::Other(unknown) = &event.data {
+        parts.push((vec![Step::Key("data".into())], &unknown.data));
+    }
+    let unknown = matches!(event.data, P::Other(_));
+    data_extra(&mut parts, event.data.extra(), unknown, event.type_name());
+    parts
+}
+
+/// Adds the data's unknown fields (`extra`, `None` only for an unknown
+/// type, whose `data` is kept whole) at `data.<key>`.
+fn data_extra<'a>(
+    parts: &mut Vec<(Vec<Step>, &'a RawJson)>,
+    extra: Option<&'a Extra>,
+    unknown: bool,
+    type_name: &str,
+) {
+    assert_eq!(
+        extra.is_none(),
+        unknown,
+        "{type_name}: Payload::extra is None exactly for Other"
+    );
     for (key, value) in extra.into_iter().flatten() {
         parts.push((vec![Step::Key("data".into()), Step::Key(key.into())], value));
     }
-    parts
 }
 
 fn top_level(extra: &Extra) -> Vec<(Vec<Step>, &RawJson)> {
