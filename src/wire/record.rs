@@ -30,6 +30,9 @@
 //! - `as list` reads a `Vec` under the memory budget of typed arrays
 //!   ([`budget`](crate::wire::budget)); every `Vec` field uses it.
 //! - A key that appears twice is an error; any other key goes to `extra`.
+//! - A value that fails puts its key on the error path
+//!   ([`path`](crate::wire::path)); a duplicate or missing key is the
+//!   object's failure.
 
 /// Reads one required field's value.
 macro_rules! de_required {
@@ -40,7 +43,7 @@ macro_rules! de_required {
         $map.next_value::<$crate::wire::time::Millis>()?.0
     };
     ($map:ident, $ty:ty, object) => {
-        $map.next_value::<$crate::raw::RawObject>()?.0
+        $map.next_value::<$crate::wire::RawObject>()?.0
     };
     ($map:ident, $ty:ty, list) => {
         $map.next_value::<$crate::wire::budget::List<_>>()?.0
@@ -142,12 +145,15 @@ macro_rules! record {
                     }
                     fn visit_map<A: serde::de::MapAccess<'de>>(
                         self,
-                        mut map: A,
+                        map: A,
                     ) -> Result<$name, A::Error> {
+                        use serde::de::MapAccess as _;
+                        // A value that fails names its key on the error path.
+                        let mut map = $crate::wire::path::Fields::new(map);
                         $( let mut $rfield: Option<$rty> = None; )*
                         $( let mut $ofield: Option<Option<$oty>> = None; )*
                         let mut extra = $crate::Extra::new();
-                        while let Some(key) = map.next_key::<$crate::wire::Key<'de>>()? {
+                        while let Some(key) = map.next_field()? {
                             match key.as_str() {
                                 $(
                                     $rwire => {
