@@ -127,28 +127,22 @@ pub fn parse<E: WebhookEvent>(body: &[u8]) -> Result<Batch<E>, Error> {
     // the one pass cannot say what an event would do alone (see
     // `WholeFailure`), or would take too much memory, is the body decoded
     // again, event by event, by the lenient decoder: its first error is the
-    // strict error.
-    let over_budget = match decode_whole::<E>(body) {
+    // strict error, and a batch whose every event decodes alone is decoded
+    // (the one pass shares one memory budget among the events, sized by the
+    // body; alone, each has its own).
+    match decode_whole::<E>(body) {
         Whole::Decoded(batch) => return Ok(batch),
-        Whole::OverBudget => true,
         Whole::Failed(Some(failure)) => {
             let raw = envelope::<E>(body)?;
             if let Some(text) = raw.results.get(failure.index) {
                 return Err(failure.into_error::<E>(text.get()));
             }
-            false
         }
-        Whole::Failed(None) => false,
-    };
-    let mut items = items::<E>(body)?;
-    if !over_budget {
-        return Err(match items.find_map(Result::err) {
-            Some(rejected) => rejected.error,
-            None => whole_body_error::<E>(body),
-        });
+        Whole::OverBudget | Whole::Failed(None) => {}
     }
-    // The whole body reads as a batch of raw events: decode them one by
-    // one into a vector of the right size.
+    // Event by event, into a vector of the right size: the first rejected
+    // event is the error, and a batch whose every event decodes is one.
+    let items = items::<E>(body)?;
     let mut events = Vec::with_capacity(items.len());
     for item in items {
         match item {
@@ -375,19 +369,6 @@ fn items<E: WebhookEvent>(
         }))
 }
 
-/// Each event of a batch decodes alone but the whole did not (a batch that
-/// is not UTF-8 outside its events, say): what serde says of the whole.
-fn whole_body_error<E: WebhookEvent>(body: &[u8]) -> Error {
-    let whole = match std::str::from_utf8(body) {
-        Ok(text) => serde_json::from_str::<Batch<E>>(text).err(),
-        Err(_) => serde_json::from_slice::<Value>(body).err(),
-    };
-    let whole = whole.unwrap_or_else(|| {
-        de::Error::custom("the batch decodes event by event but not as a whole")
-    });
-    Error::envelope(Some(E::PROVIDER), None, &whole)
-}
-
 impl<'de, E: Deserialize<'de>> Deserialize<'de> for Batch<E> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let results = deserializer.deserialize_map(ResultsVisitor(PhantomData::<Vec<E>>))?;
@@ -457,7 +438,9 @@ impl<'de> Visitor<'de> for RawItems {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawBatch<'de>, A::Error> {
         let mut results = Vec::new();
         let mut count = 0usize;
-        while let Some(item) = seq.next_element_seed(Indexed::<&'de RawValue>(count, PhantomData))? {
+        while let Some(item) =
+            seq.next_element_seed(Indexed::<&'de RawValue>(count, PhantomData))?
+        {
             if results.len() < self.keep {
                 results.push(item);
             }

@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize, Serializer};
 
 use super::*;
 use crate::wire::enums::open_enum;
-use crate::wire::time::{serialize_rfc3339, Rfc3339};
 use crate::wire::path::Fields;
+use crate::wire::time::{serialize_rfc3339, Rfc3339};
 use crate::wire::{set_once, DataSlot, Key};
 use crate::{Extra, Provider, RawJson};
 

@@ -8,8 +8,8 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize, Serializer};
 
 use super::*;
-use crate::wire::time::{Millis, MillisRef};
 use crate::wire::path::Fields;
+use crate::wire::time::{Millis, MillisRef};
 use crate::wire::{set_once, DataSlot, Key};
 use crate::{Extra, Provider, RawJson};
 

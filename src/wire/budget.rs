@@ -115,9 +115,7 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for List<T> {
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<List<T>, A::Error> {
                 let mut items: Vec<T> = Vec::new();
                 // An element that fails puts its index on the error path.
-                while let Some(item) =
-                    seq.next_element_seed(Indexed(items.len(), PhantomData))?
-                {
+                while let Some(item) = seq.next_element_seed(Indexed(items.len(), PhantomData))? {
                     if items.len() == items.capacity() {
                         let grown = items.capacity().saturating_mul(2).max(4);
                         let bytes =

@@ -281,7 +281,10 @@ mod tests {
         assert_eq!(trail.index_under("data"), None);
         let root = recorded(|| Err::<(), ()>(())).unwrap_err().1;
         assert_eq!(root.path(String::new()), None);
-        assert_eq!(root.path("results[0]".into()).as_deref(), Some("results[0]"));
+        assert_eq!(
+            root.path("results[0]".into()).as_deref(),
+            Some("results[0]")
+        );
     }
 
     #[test]
