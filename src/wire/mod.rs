@@ -122,10 +122,7 @@ impl<T> DataSlot<T> {
                 .map(unknown)
                 .map_err(|e| E::custom(crate::error::without_position(&e))),
         };
-        data.map_err(|error| {
-            path::push_key("data");
-            error
-        })
+        data.inspect_err(|_| path::push_key("data"))
     }
 }
 

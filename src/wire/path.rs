@@ -135,10 +135,7 @@ impl<'de, T: Deserialize<'de>> DeserializeSeed<'de> for Indexed<T> {
     type Value = T;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<T, D::Error> {
-        T::deserialize(deserializer).map_err(|error| {
-            push(Segment::Index(self.0));
-            error
-        })
+        T::deserialize(deserializer).inspect_err(|_| push(Segment::Index(self.0)))
     }
 }
 
@@ -248,10 +245,9 @@ impl<'de, V: DeserializeSeed<'de>> DeserializeSeed<'de> for Inside<'_, V> {
     type Value = V::Value;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<V::Value, D::Error> {
-        self.seed.deserialize(deserializer).map_err(|error| {
-            *self.failed = true;
-            error
-        })
+        self.seed
+            .deserialize(deserializer)
+            .inspect_err(|_| *self.failed = true)
     }
 }
 
