@@ -490,3 +490,41 @@ fn a_broken_envelope_after_a_broken_event_is_the_error() {
         assert_eq!(strict.to_string(), lenient.to_string(), "{tail}");
     }
 }
+
+/// Decodes outside the crate's entry points (a user's `serde_json` call,
+/// `RawJson::get`) and entry points called inside a user's own decode leave
+/// nothing behind for the next error.
+#[test]
+fn failures_outside_and_inside_other_decodes_leave_no_segments_behind() {
+    let broken = edit(
+        STEP_INIT,
+        r#""processId": "686660b573833dea357e86f6""#,
+        r#""processId": 1"#,
+    );
+    let wrapped = kyc_webhooks::RawJson::from_json(format!(r#"{{"event": {broken}}}"#)).unwrap();
+    for _ in 0..2 {
+        assert!(wrapped.get::<spektr::Event>("event").is_err());
+        assert!(serde_json::from_str::<spektr::Event>(&broken).is_err());
+    }
+
+    /// A user's type whose decoding calls the crate (and fails).
+    struct Nested;
+    impl<'de> serde::Deserialize<'de> for Nested {
+        fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            let text = <&str>::deserialize(deserializer)?;
+            let inner = spektr::parse_event(text.as_bytes()).unwrap_err();
+            assert_eq!(inner.path(), Some("data.processId"));
+            Err(serde::de::Error::custom(inner))
+        }
+    }
+    let outer = serde_json::to_string(&broken).unwrap();
+    assert!(serde_json::from_str::<Nested>(&outer).is_err());
+
+    // The crate's next errors are their own.
+    let root = edit(STEP_INIT, r#""spektrId": "s1", "#, "");
+    let body = format!(r#"{{"results": [{STEP_INIT}, {root}]}}"#);
+    let err = spektr::parse_batch(body.as_bytes()).unwrap_err();
+    assert_eq!(err.path(), Some("results[1]"), "{err}");
+    let err = spektr::parse_event(root.as_bytes()).unwrap_err();
+    assert_eq!(err.path(), None, "{err}");
+}
