@@ -14,7 +14,7 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use crate::wire::path::Fields;
+use crate::wire::path::Keyed;
 use crate::wire::Key;
 
 /// One JSON value of any type, kept as the exact text it was received as.
@@ -477,20 +477,40 @@ impl Extra {
     }
 
     /// Reads the value of an unknown key of an object being decoded, refusing
-    /// a key that appears twice (one of the values would be lost).
+    /// a key that appears twice (one of the values would be lost). A value
+    /// that fails adds nothing to the error path: for a visitor that reads
+    /// its map through [`Fields`](crate::wire::path::Fields), which adds the
+    /// key.
     pub(crate) fn read_entry<'de, A: MapAccess<'de>>(
         &mut self,
         map: &mut A,
         key: Key<'de>,
     ) -> Result<(), A::Error> {
-        if self.len() < LINEAR_DUPLICATE_CHECK && self.contains_key(key.as_str()) {
-            return Err(de::Error::custom(format_args!(
-                "duplicate field `{}`",
-                key.as_str()
-            )));
-        }
+        self.check_new(key.as_str())?;
         let value = map.next_value::<RawJson>()?;
         self.push(key.as_str(), value);
+        Ok(())
+    }
+
+    /// [`read_entry`](Extra::read_entry), for a visitor that reads its map
+    /// directly: a value that fails adds its key to the error path.
+    pub(crate) fn read_entry_keyed<'de, A: MapAccess<'de>>(
+        &mut self,
+        map: &mut A,
+        key: Key<'de>,
+    ) -> Result<(), A::Error> {
+        self.check_new(key.as_str())?;
+        let value = map.next_value_seed(Keyed::<RawJson>::new(key.as_str()))?;
+        self.push(key.as_str(), value);
+        Ok(())
+    }
+
+    /// Refuses `key` when it is already there, among the first few keys (the
+    /// others are checked by [`finish`](Extra::finish)).
+    fn check_new<E: de::Error>(&self, key: &str) -> Result<(), E> {
+        if self.len() < LINEAR_DUPLICATE_CHECK && self.contains_key(key) {
+            return Err(E::custom(format_args!("duplicate field `{key}`")));
+        }
         Ok(())
     }
 
@@ -595,11 +615,10 @@ impl<'de> Deserialize<'de> for Extra {
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a JSON object")
             }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Extra, A::Error> {
-                let mut map = Fields::new(map);
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Extra, A::Error> {
                 let mut extra = Extra::new();
-                while let Some(key) = map.next_field()? {
-                    extra.read_entry(&mut map, key)?;
+                while let Some(key) = map.next_key::<Key<'de>>()? {
+                    extra.read_entry_keyed(&mut map, key)?;
                 }
                 extra.finish()
             }

@@ -139,6 +139,25 @@ impl<'de, T: Deserialize<'de>> DeserializeSeed<'de> for Indexed<T> {
     }
 }
 
+/// The seed of the value of an object's member `key`: reads a `T` and, when
+/// that fails, adds `key` to the trail. (For the visitors that know the key
+/// they read without keeping it: the data structs' fields, `Extra`'s.)
+pub(crate) struct Keyed<'k, T>(&'k str, PhantomData<T>);
+
+impl<'k, T> Keyed<'k, T> {
+    pub(crate) fn new(key: &'k str) -> Self {
+        Keyed(key, PhantomData)
+    }
+}
+
+impl<'de, T: Deserialize<'de>> DeserializeSeed<'de> for Keyed<'_, T> {
+    type Value = T;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<T, D::Error> {
+        T::deserialize(deserializer).inspect_err(|_| push_key(self.0))
+    }
+}
+
 /// An object being read by a visitor, which keeps the key of the member
 /// being read so that a value that fails adds that key to the trail (when
 /// this is dropped, on the error's way out). A failure outside any value (a

@@ -34,29 +34,38 @@
 //!   ([`path`](crate::wire::path)); a duplicate or missing key is the
 //!   object's failure.
 
-/// Reads one required field's value.
+/// Reads one required field's value; a value that fails puts `$wire` on the
+/// error path.
 macro_rules! de_required {
-    ($map:ident, $ty:ty) => {
-        $map.next_value::<$ty>()?
+    ($map:ident, $wire:literal, $ty:ty) => {
+        $map.next_value_seed($crate::wire::path::Keyed::<$ty>::new($wire))?
     };
-    ($map:ident, $ty:ty, millis) => {
-        $map.next_value::<$crate::wire::time::Millis>()?.0
+    ($map:ident, $wire:literal, $ty:ty, millis) => {
+        $map.next_value_seed($crate::wire::path::Keyed::<$crate::wire::time::Millis>::new($wire))?
+            .0
     };
-    ($map:ident, $ty:ty, object) => {
-        $map.next_value::<$crate::wire::RawObject>()?.0
+    ($map:ident, $wire:literal, $ty:ty, object) => {
+        $map.next_value_seed($crate::wire::path::Keyed::<$crate::wire::RawObject>::new(
+            $wire,
+        ))?
+        .0
     };
-    ($map:ident, $ty:ty, list) => {
-        $map.next_value::<$crate::wire::budget::List<_>>()?.0
+    ($map:ident, $wire:literal, $ty:ty, list) => {
+        $map.next_value_seed(
+            $crate::wire::path::Keyed::<$crate::wire::budget::List<_>>::new($wire),
+        )?
+        .0
     };
 }
 
-/// Reads one optional field's value (`None` for `null`, except with `keep_null`).
+/// Reads one optional field's value (`None` for `null`, except with
+/// `keep_null`); a value that fails puts `$wire` on the error path.
 macro_rules! de_optional {
-    ($map:ident, $ty:ty) => {
-        $map.next_value::<Option<$ty>>()?
+    ($map:ident, $wire:literal, $ty:ty) => {
+        $map.next_value_seed($crate::wire::path::Keyed::<Option<$ty>>::new($wire))?
     };
-    ($map:ident, $ty:ty, keep_null) => {
-        Some($map.next_value::<$ty>()?)
+    ($map:ident, $wire:literal, $ty:ty, keep_null) => {
+        Some($map.next_value_seed($crate::wire::path::Keyed::<$ty>::new($wire))?)
     };
 }
 
@@ -145,29 +154,26 @@ macro_rules! record {
                     }
                     fn visit_map<A: serde::de::MapAccess<'de>>(
                         self,
-                        map: A,
+                        mut map: A,
                     ) -> Result<$name, A::Error> {
-                        use serde::de::MapAccess as _;
-                        // A value that fails names its key on the error path.
-                        let mut map = $crate::wire::path::Fields::new(map);
                         $( let mut $rfield: Option<$rty> = None; )*
                         $( let mut $ofield: Option<Option<$oty>> = None; )*
                         let mut extra = $crate::Extra::new();
-                        while let Some(key) = map.next_field()? {
+                        while let Some(key) = map.next_key::<$crate::wire::Key<'de>>()? {
                             match key.as_str() {
                                 $(
                                     $rwire => {
-                                        let value = $crate::wire::record::de_required!(map, $rty $(, $rcodec)?);
+                                        let value = $crate::wire::record::de_required!(map, $rwire, $rty $(, $rcodec)?);
                                         $crate::wire::set_once(&mut $rfield, $rwire, value)?;
                                     }
                                 )*
                                 $(
                                     $owire => {
-                                        let value = $crate::wire::record::de_optional!(map, $oty $(, $ocodec)?);
+                                        let value = $crate::wire::record::de_optional!(map, $owire, $oty $(, $ocodec)?);
                                         $crate::wire::set_once(&mut $ofield, $owire, value)?;
                                     }
                                 )*
-                                _ => extra.read_entry(&mut map, key)?,
+                                _ => extra.read_entry_keyed(&mut map, key)?,
                             }
                         }
                         Ok($name {
