@@ -323,13 +323,17 @@ impl<'de, E: Deserialize<'de>> Visitor<'de> for &BudgetedEvents<E> {
         let mut events: Vec<E> = Vec::new();
         loop {
             let left = budget::left();
-            let next = seq.next_element_seed(Indexed(events.len(), PhantomData));
-            if left.saturating_sub(budget::left()) > budget::FREE
-                || (next.is_err() && budget::refused())
-            {
+            let next = seq
+                .next_element_seed(Indexed(events.len(), PhantomData))
+                .inspect_err(|_| {
+                    if budget::refused() || left.saturating_sub(budget::left()) > budget::FREE {
+                        self.unlike_alone.set(true);
+                    }
+                })?;
+            let Some(event) = next else { break };
+            if left.saturating_sub(budget::left()) > budget::FREE {
                 self.unlike_alone.set(true);
             }
-            let Some(event) = next? else { break };
             if events.len() == events.capacity() {
                 let grown = events.capacity().saturating_mul(2).max(4);
                 let bytes = events

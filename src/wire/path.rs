@@ -2,7 +2,8 @@
 //!
 //! The visitors add their segment (`.key`, `[index]`) to a trail only when an
 //! error passes through them on its way out: a field's value that fails makes
-//! the object's visitor add the field's key ([`Fields`]), an element that
+//! the object's visitor add the field's key ([`Keyed`] where the visitor
+//! knows the key it reads, [`Fields`] where it must keep it), an element that
 //! fails makes the array's visitor add its index ([`Indexed`]), and an event
 //! visitor that fails after reading its type key leaves the type
 //! ([`Fields::note_type`]). Nothing is written while decoding succeeds (a
