@@ -5,18 +5,17 @@
 //! [`parse_lenient`] decodes each event on its own, so that a broken event is
 //! handed back raw, as a [`Rejected`], while every good event around it is kept.
 
-use std::borrow::Cow;
-use std::fmt::{self, Write as _};
+use std::cell::Cell;
+use std::fmt;
 use std::marker::PhantomData;
 
-use serde::de::value::MapDeserializer;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::Value;
-use serde_path_to_error::Segment;
 
 use crate::error::{Error, Lines};
+use crate::wire::path::{self, Fields, Indexed, Trail};
 use crate::wire::{budget, set_once, Key};
 use crate::{Provider, RawJson, WebhookEvent};
 
@@ -121,23 +120,29 @@ impl std::error::Error for Rejected {}
 /// # Ok::<(), kyc_webhooks::Error>(())
 /// ```
 pub fn parse<E: WebhookEvent>(body: &[u8]) -> Result<Batch<E>, Error> {
-    // One pass; only when that fails (or would take too much memory) is the
-    // body read again, event by event, by the lenient decoder: its first
-    // error is the strict error.
-    let over_budget = match decode_whole::<E>(body) {
+    // One pass; when an event fails in it, that pass's error (its path,
+    // index and type) is the strict error once the envelope is known to be
+    // whole: one more pass over the body, reading each event's text only
+    // (the lenient decoder would stop at a broken envelope first). Only when
+    // the one pass cannot say what an event would do alone (see
+    // `WholeFailure`), or would take too much memory, is the body decoded
+    // again, event by event, by the lenient decoder: its first error is the
+    // strict error, and a batch whose every event decodes alone is decoded
+    // (the one pass shares one memory budget among the events, sized by the
+    // body; alone, each has its own).
+    match decode_whole::<E>(body) {
         Whole::Decoded(batch) => return Ok(batch),
-        Whole::OverBudget => true,
-        Whole::Failed => false,
-    };
-    let mut items = items::<E>(body)?;
-    if !over_budget {
-        return Err(match items.find_map(Result::err) {
-            Some(rejected) => rejected.error,
-            None => whole_body_error::<E>(body),
-        });
+        Whole::Failed(Some(failure)) => {
+            let raw = envelope::<E>(body)?;
+            if let Some(text) = raw.results.get(failure.index) {
+                return Err(failure.into_error::<E>(text.get()));
+            }
+        }
+        Whole::OverBudget | Whole::Failed(None) => {}
     }
-    // The whole body reads as a batch of raw events: decode them one by
-    // one into a vector of the right size.
+    // Event by event, into a vector of the right size: the first rejected
+    // event is the error, and a batch whose every event decodes is one.
+    let items = items::<E>(body)?;
     let mut events = Vec::with_capacity(items.len());
     for item in items {
         match item {
@@ -203,8 +208,44 @@ enum Whole<E> {
     /// come (the old and the new buffer at once) would cost too much; the
     /// event-by-event decoder, which sizes its vector once, takes over.
     OverBudget,
-    /// Some part of the body is not a batch of valid events.
-    Failed,
+    /// Some part of the body is not a batch of valid events: an event that
+    /// fails as it would alone (`Some`), or anything else.
+    Failed(Option<WholeFailure>),
+}
+
+/// An event that failed in the one pass exactly as it fails when decoded
+/// alone, with every event before it decoding alone: the lenient decoder's
+/// first error, but for its position, which is in the body already.
+///
+/// That holds for a data error (a syntax error may be the envelope's, and
+/// the envelope pass decides) when no event up to the failing one took
+/// more than [`budget::FREE`] from the pass's memory budget for arrays: alone,
+/// an event has [`budget::FREE`] and more of its own, but the pass's budget is
+/// shared by all the events and sized by the body, so it may refuse what an
+/// event's own would take or take what it would refuse.
+struct WholeFailure {
+    index: usize,
+    error: serde_json::Error,
+    trail: Trail,
+}
+
+impl WholeFailure {
+    /// The error, `text` being the failing event's text (to read its type
+    /// from when the failure came before the type key).
+    fn into_error<E: WebhookEvent>(mut self, text: &str) -> Error {
+        let event_type = self
+            .trail
+            .take_event_type()
+            .or_else(|| type_name(text, E::TYPE_KEY));
+        Error::event(
+            Some(E::PROVIDER),
+            Some(self.index),
+            event_type,
+            self.trail.path(String::new()),
+            &self.error,
+            None,
+        )
+    }
 }
 
 /// The one-pass decoder's vector of events may take at most this many times
@@ -215,32 +256,51 @@ const WHOLE_BUDGET: usize = 8;
 /// serde_json read strings without checking each one).
 fn decode_whole<E: WebhookEvent>(body: &[u8]) -> Whole<E> {
     let Ok(text) = std::str::from_utf8(body) else {
-        return Whole::Failed;
+        return Whole::Failed(None);
     };
     let seed = BudgetedEvents {
         budget: body.len().saturating_mul(WHOLE_BUDGET),
-        over: std::cell::Cell::new(false),
+        over: Cell::new(false),
+        unlike_alone: Cell::new(false),
         event: PhantomData,
     };
     let mut deserializer = serde_json::Deserializer::from_str(text);
     let decoded = budget::within(body.len(), || {
-        deserializer
-            .deserialize_map(ResultsVisitor(&seed))
-            .and_then(|results| deserializer.end().map(|()| results))
+        path::recorded(|| {
+            deserializer
+                .deserialize_map(ResultsVisitor(&seed))
+                .and_then(|results| deserializer.end().map(|()| results))
+        })
     });
     match decoded {
         Ok(results) => Whole::Decoded(Batch { results }),
         Err(_) if seed.over.get() => Whole::OverBudget,
-        Err(_) => Whole::Failed,
+        Err((error, trail)) => {
+            let as_alone =
+                !seed.unlike_alone.get() && error.classify() == serde_json::error::Category::Data;
+            Whole::Failed(
+                trail
+                    .index_under("results")
+                    .filter(|_| as_alone)
+                    .map(|index| WholeFailure {
+                        index,
+                        error,
+                        trail,
+                    }),
+            )
+        }
     }
 }
 
 /// Reads the `results` array as events into a vector that grows as usual
 /// until its old and new buffers together would pass `budget` bytes; then
-/// fails, and says so in `over`.
+/// fails, and says so in `over`. `unlike_alone` says whether an event took
+/// more than [`budget::FREE`] of the pass's array budget, or was refused
+/// some (see [`WholeFailure`]).
 struct BudgetedEvents<E> {
     budget: usize,
-    over: std::cell::Cell<bool>,
+    over: Cell<bool>,
+    unlike_alone: Cell<bool>,
     event: PhantomData<E>,
 }
 
@@ -261,7 +321,19 @@ impl<'de, E: Deserialize<'de>> Visitor<'de> for &BudgetedEvents<E> {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<E>, A::Error> {
         let mut events: Vec<E> = Vec::new();
-        while let Some(event) = seq.next_element()? {
+        loop {
+            let left = budget::left();
+            let next = seq
+                .next_element_seed(Indexed(events.len(), PhantomData))
+                .inspect_err(|_| {
+                    if budget::refused() || left.saturating_sub(budget::left()) > budget::FREE {
+                        self.unlike_alone.set(true);
+                    }
+                })?;
+            let Some(event) = next else { break };
+            if left.saturating_sub(budget::left()) > budget::FREE {
+                self.unlike_alone.set(true);
+            }
             if events.len() == events.capacity() {
                 let grown = events.capacity().saturating_mul(2).max(4);
                 let bytes = events
@@ -301,19 +373,6 @@ fn items<E: WebhookEvent>(
         }))
 }
 
-/// Each event of a batch decodes alone but the whole did not (a batch that
-/// is not UTF-8 outside its events, say): what serde says of the whole.
-fn whole_body_error<E: WebhookEvent>(body: &[u8]) -> Error {
-    let whole = match std::str::from_utf8(body) {
-        Ok(text) => serde_json::from_str::<Batch<E>>(text).err(),
-        Err(_) => serde_json::from_slice::<Value>(body).err(),
-    };
-    let whole = whole.unwrap_or_else(|| {
-        de::Error::custom("the batch decodes event by event but not as a whole")
-    });
-    Error::envelope(Some(E::PROVIDER), None, &whole)
-}
-
 impl<'de, E: Deserialize<'de>> Deserialize<'de> for Batch<E> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let results = deserializer.deserialize_map(ResultsVisitor(PhantomData::<Vec<E>>))?;
@@ -333,9 +392,10 @@ impl<'de, S: DeserializeSeed<'de> + Copy> Visitor<'de> for ResultsVisitor<S> {
         f.write_str(r#"a batch object, {"results": [...]}"#)
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<S::Value, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<S::Value, A::Error> {
+        let mut map = Fields::new(map);
         let mut results = None;
-        while let Some(key) = map.next_key::<Key<'de>>()? {
+        while let Some(key) = map.next_field()? {
             if key.as_str() == "results" {
                 let value = map.next_value_seed(self.0)?;
                 set_once(&mut results, "results", value)?;
@@ -382,7 +442,9 @@ impl<'de> Visitor<'de> for RawItems {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawBatch<'de>, A::Error> {
         let mut results = Vec::new();
         let mut count = 0usize;
-        while let Some(item) = seq.next_element::<&'de RawValue>()? {
+        while let Some(item) =
+            seq.next_element_seed(Indexed::<&'de RawValue>(count, PhantomData))?
+        {
             if results.len() < self.keep {
                 results.push(item);
             }
@@ -449,19 +511,11 @@ fn read_raw<'a, R: serde_json::de::Read<'a>>(
 fn envelope<E: WebhookEvent>(body: &[u8]) -> Result<RawBatch<'_>, Error> {
     let max = max_items(E::PROVIDER, body.len());
     let seed = RawItems { keep: max };
-    let raw = match std::str::from_utf8(body) {
+    let raw = path::recorded(|| match std::str::from_utf8(body) {
         Ok(text) => read_raw(serde_json::Deserializer::from_str(text), seed),
         Err(_) => read_raw(serde_json::Deserializer::from_slice(body), seed),
-    };
-    let raw = raw.map_err(|e| {
-        // Read again with the path tracked, keeping no item.
-        let mut track = serde_path_to_error::Track::new();
-        let mut json = serde_json::Deserializer::from_slice(body);
-        let _ = serde_path_to_error::Deserializer::new(&mut json, &mut track)
-            .deserialize_map(ResultsVisitor(RawItems { keep: 0 }));
-        let path = render_path(String::new(), &track.path());
-        Error::envelope(Some(E::PROVIDER), path, &e)
-    })?;
+    })
+    .map_err(|(e, trail)| Error::envelope(Some(E::PROVIDER), trail.path(String::new()), &e))?;
     if raw.count > max {
         let message = format!(
             "{} items, {:.1} bytes each on average; a valid {} event takes {} or more: \
@@ -480,6 +534,7 @@ fn envelope<E: WebhookEvent>(body: &[u8]) -> Result<RawBatch<'_>, Error> {
     Ok(raw)
 }
 
+/// Decodes one event of a batch alone, `event` being a slice of `body`.
 fn decode<E: WebhookEvent>(
     body: &[u8],
     lines: &mut Lines<'_>,
@@ -487,34 +542,50 @@ fn decode<E: WebhookEvent>(
     event: &RawValue,
 ) -> Result<E, Error> {
     let text = event.get();
-    budget::within(text.len(), || serde_json::from_str(text)).map_err(|e| {
-        let path = failing_path::<E>(text, format!("results[{index}]"));
-        // The event's text is a slice of `body`: its offset gives its position.
-        let offset = (text.as_ptr() as usize).wrapping_sub(body.as_ptr() as usize);
-        Error::event(
-            Some(E::PROVIDER),
-            Some(index),
-            type_name(text, E::TYPE_KEY),
-            path,
-            &e,
-            Some(lines.position_of(offset)),
-        )
-    })
+    budget::within(text.len(), || path::recorded(|| serde_json::from_str(text))).map_err(
+        |(e, mut trail)| {
+            // The event's text is a slice of `body`: its offset gives its position.
+            let offset = (text.as_ptr() as usize).wrapping_sub(body.as_ptr() as usize);
+            Error::event(
+                Some(E::PROVIDER),
+                Some(index),
+                event_type(&mut trail, Some(text), E::TYPE_KEY),
+                trail.path(format!("results[{index}]")),
+                &e,
+                Some(lines.position_of(offset)),
+            )
+        },
+    )
 }
 
 /// Decodes a body that is one event (not a batch).
 pub(crate) fn parse_single<E: WebhookEvent>(body: &[u8]) -> Result<E, Error> {
-    budget::within(body.len(), || read_json(body)).map_err(|e| {
+    budget::within(body.len(), || path::recorded(|| read_json(body))).map_err(|(e, mut trail)| {
         let text = std::str::from_utf8(body).ok();
-        let event_type = text.and_then(|text| type_name(text, E::TYPE_KEY));
-        let path = text.and_then(|text| failing_path::<E>(text, String::new()));
-        Error::event(Some(E::PROVIDER), None, event_type, path, &e, None)
+        let event_type = event_type(&mut trail, text, E::TYPE_KEY);
+        Error::event(
+            Some(E::PROVIDER),
+            None,
+            event_type,
+            trail.path(String::new()),
+            &e,
+            None,
+        )
     })
+}
+
+/// A failed event's type: as its decode read it, or, when it failed before
+/// its type key, as read from its `text`.
+fn event_type(trail: &mut Trail, text: Option<&str>, type_key: &str) -> Option<String> {
+    trail
+        .take_event_type()
+        .or_else(|| text.and_then(|text| type_name(text, type_key)))
 }
 
 /// The event's type as sent under `type_key`, when `text` is an object whose
 /// `type_key` holds a string (read up to where `text` breaks, if it does).
-/// Runs on the error path only.
+/// Runs on the error path only, for an event that failed before its type
+/// key.
 fn type_name(text: &str, type_key: &str) -> Option<String> {
     struct TypeVisitor<'a>(&'a str, &'a mut Option<String>);
     impl<'de> Visitor<'de> for TypeVisitor<'_> {
@@ -539,85 +610,6 @@ fn type_name(text: &str, type_key: &str) -> Option<String> {
     let mut deserializer = serde_json::Deserializer::from_str(text);
     let _ = deserializer.deserialize_map(TypeVisitor(type_key, &mut name));
     name
-}
-
-/// The JSON path, under `prefix`, of the value that makes `text` fail to
-/// decode as `E`, found by decoding it again with the path tracked. Runs on
-/// the error path only, so successful decoding pays nothing for it.
-fn failing_path<E: WebhookEvent>(text: &str, prefix: String) -> Option<String> {
-    let direct = budget::within(text.len(), || {
-        serde_path_to_error::deserialize::<_, E>(&mut serde_json::Deserializer::from_str(text))
-    })
-    .err()?;
-    if direct.path().iter().next().is_some() {
-        return render_path(prefix, direct.path());
-    }
-    // A failure at the root may come from `data` that preceded the event type
-    // and so was decoded late, from a buffer, where no path is tracked. Decode
-    // once more with the type key moved first: the members as their texts
-    // (borrowed, no tree), reordered. (Duplicate keys fail in the direct
-    // pass with a path.)
-    let Ok(Members(mut members)) = serde_json::from_str::<Members<'_>>(text) else {
-        return render_path(prefix, direct.path());
-    };
-    if let Some(at) = members.iter().position(|(key, _)| key == E::TYPE_KEY) {
-        let member = members.remove(at);
-        members.insert(0, member);
-    }
-    let reordered = MapDeserializer::<_, serde_json::Error>::new(members.into_iter());
-    match budget::within(text.len(), || {
-        serde_path_to_error::deserialize::<_, E>(reordered)
-    }) {
-        Err(e) if e.path().iter().next().is_some() => render_path(prefix, e.path()),
-        _ => render_path(prefix, direct.path()),
-    }
-}
-
-/// An object's members in order, each value as its text.
-struct Members<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
-
-impl<'de> Deserialize<'de> for Members<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct MembersVisitor;
-        impl<'de> Visitor<'de> for MembersVisitor {
-            type Value = Members<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("an object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members<'de>, A::Error> {
-                let mut members = Vec::new();
-                while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
-                    members.push((key, map.next_value::<&'de RawValue>()?));
-                }
-                Ok(Members(members))
-            }
-        }
-        deserializer.deserialize_map(MembersVisitor)
-    }
-}
-
-/// Writes `path` after `prefix` as `results[3].data.processId`; `None` for an
-/// empty result (the root).
-fn render_path(mut out: String, path: &serde_path_to_error::Path) -> Option<String> {
-    for segment in path.iter() {
-        match segment {
-            Segment::Seq { index } => {
-                let _ = write!(out, "[{index}]");
-            }
-            Segment::Map { key } => push_key(&mut out, key),
-            Segment::Enum { variant } => push_key(&mut out, variant),
-            Segment::Unknown => push_key(&mut out, "?"),
-        }
-    }
-    out.shrink_to_fit();
-    (!out.is_empty()).then_some(out)
-}
-
-fn push_key(out: &mut String, key: &str) {
-    if !out.is_empty() {
-        out.push('.');
-    }
-    out.push_str(key);
 }
 
 #[cfg(test)]

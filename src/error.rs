@@ -308,8 +308,11 @@ impl Error {
         let message = elided(without_position(source));
         let position = (source.line() != 0).then(|| match origin {
             None => (source.line(), source.column()),
+            // serde_json counts a line's columns from 0 before its first
+            // byte: the event's first byte, at 1-based `column` in the body,
+            // is its column 1.
             Some((line, column)) if source.line() == 1 => {
-                (line, column + source.column().saturating_sub(1))
+                (line, column.saturating_sub(1) + source.column())
             }
             Some((line, _)) => (line + source.line() - 1, source.column()),
         });

@@ -9,10 +9,13 @@
 use std::fmt;
 use std::hash::{Hash, Hasher};
 
-use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::value::RawValue;
 use serde_json::Value;
+
+use crate::wire::path::Keyed;
+use crate::wire::Key;
 
 /// One JSON value of any type, kept as the exact text it was received as.
 ///
@@ -44,9 +47,7 @@ impl RawJson {
     /// Checks that `text` is one JSON value and keeps it as it is (whitespace
     /// around it included).
     pub fn from_json(text: impl Into<String>) -> Result<RawJson, serde_json::Error> {
-        let raw = RawValue::from_string(text.into())?;
-        check_raw(raw.get()).map_err(de::Error::custom)?;
-        Ok(RawJson(raw))
+        RawJson::try_from(RawValue::from_string(text.into())?)
     }
 
     /// Serializes `value` (compactly) into a raw value: to build events in
@@ -165,7 +166,7 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for FieldVisitor<'_, T> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<T>, A::Error> {
         let mut found = None;
-        while let Some(key) = map.next_key::<crate::wire::Key<'de>>()? {
+        while let Some(key) = map.next_key::<Key<'de>>()? {
             if key.as_str() == self.key && found.is_none() {
                 found = Some(map.next_value::<T>()?);
             } else {
@@ -176,9 +177,28 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for FieldVisitor<'_, T> {
     }
 }
 
-impl From<Box<RawValue>> for RawJson {
-    fn from(raw: Box<RawValue>) -> Self {
-        RawJson(raw)
+impl TryFrom<Box<RawValue>> for RawJson {
+    type Error = serde_json::Error;
+
+    /// Keeps serde_json's raw value after the checks every `RawJson` passes
+    /// (the ones [`RawJson::from_json`] runs): nesting at most 127 deep, as
+    /// serde_json reads, and paired surrogate escapes. A `RawValue` holds
+    /// valid JSON syntax but may hold either of those, which `parse` and
+    /// `to_value` would then refuse.
+    ///
+    /// ```
+    /// use kyc_webhooks::RawJson;
+    /// use serde_json::value::RawValue;
+    ///
+    /// let raw = RawValue::from_string(r#"{"a": [1, 2]}"#.to_owned())?;
+    /// assert_eq!(RawJson::try_from(raw)?.get::<Vec<u8>>("a")?, [1, 2]);
+    /// let lone = RawValue::from_string(r#""\ud800""#.to_owned())?;
+    /// assert!(RawJson::try_from(lone).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    fn try_from(raw: Box<RawValue>) -> Result<Self, serde_json::Error> {
+        check_raw(raw.get()).map_err(de::Error::custom)?;
+        Ok(RawJson(raw))
     }
 }
 
@@ -229,6 +249,7 @@ impl<'de> Deserialize<'de> for RawJson {
     /// read back (`parse`, `to_value`).
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let raw = Box::<RawValue>::deserialize(deserializer)?;
+        // serde_json's message only: no position is attached to it yet.
         check_raw(raw.get()).map_err(de::Error::custom)?;
         Ok(RawJson(raw))
     }
@@ -456,20 +477,40 @@ impl Extra {
     }
 
     /// Reads the value of an unknown key of an object being decoded, refusing
-    /// a key that appears twice (one of the values would be lost).
+    /// a key that appears twice (one of the values would be lost). A value
+    /// that fails adds nothing to the error path: for a visitor that reads
+    /// its map through [`Fields`](crate::wire::path::Fields), which adds the
+    /// key.
     pub(crate) fn read_entry<'de, A: MapAccess<'de>>(
         &mut self,
         map: &mut A,
-        key: crate::wire::Key<'de>,
+        key: Key<'de>,
     ) -> Result<(), A::Error> {
-        if self.len() < LINEAR_DUPLICATE_CHECK && self.contains_key(key.as_str()) {
-            return Err(de::Error::custom(format_args!(
-                "duplicate field `{}`",
-                key.as_str()
-            )));
-        }
+        self.check_new(key.as_str())?;
         let value = map.next_value::<RawJson>()?;
         self.push(key.as_str(), value);
+        Ok(())
+    }
+
+    /// [`read_entry`](Extra::read_entry), for a visitor that reads its map
+    /// directly: a value that fails adds its key to the error path.
+    pub(crate) fn read_entry_keyed<'de, A: MapAccess<'de>>(
+        &mut self,
+        map: &mut A,
+        key: Key<'de>,
+    ) -> Result<(), A::Error> {
+        self.check_new(key.as_str())?;
+        let value = map.next_value_seed(Keyed::<RawJson>::new(key.as_str()))?;
+        self.push(key.as_str(), value);
+        Ok(())
+    }
+
+    /// Refuses `key` when it is already there, among the first few keys (the
+    /// others are checked by [`finish`](Extra::finish)).
+    fn check_new<E: de::Error>(&self, key: &str) -> Result<(), E> {
+        if self.len() < LINEAR_DUPLICATE_CHECK && self.contains_key(key) {
+            return Err(E::custom(format_args!("duplicate field `{key}`")));
+        }
         Ok(())
     }
 
@@ -576,57 +617,14 @@ impl<'de> Deserialize<'de> for Extra {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Extra, A::Error> {
                 let mut extra = Extra::new();
-                while let Some(key) = map.next_key::<crate::wire::Key<'de>>()? {
-                    extra.read_entry(&mut map, key)?;
+                while let Some(key) = map.next_key::<Key<'de>>()? {
+                    extra.read_entry_keyed(&mut map, key)?;
                 }
                 extra.finish()
             }
         }
         deserializer.deserialize_map(ExtraVisitor)
     }
-}
-
-/// A [`RawJson`] that must be an object (`vendorData`): anything else is a
-/// type error, as the typed field's documentation promises an object.
-pub(crate) struct RawObject(pub(crate) RawJson);
-
-impl<'de> Deserialize<'de> for RawObject {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let raw = RawJson::deserialize(deserializer)?;
-        if raw.is_object() {
-            return Ok(RawObject(raw));
-        }
-        let text = raw.as_str().trim_start();
-        let unexpected = match text.as_bytes().first() {
-            Some(b'[') => de::Unexpected::Seq,
-            Some(b'"') => de::Unexpected::Other("a string"),
-            Some(b't' | b'f') => de::Unexpected::Other("a boolean"),
-            Some(b'n') => de::Unexpected::Unit,
-            _ => de::Unexpected::Other("a number"),
-        };
-        Err(de::Error::invalid_type(unexpected, &"a JSON object"))
-    }
-}
-
-/// Decodes a buffered `data` text with `seed`, for the events whose `data`
-/// came before their type key. The error keeps serde's message but not its
-/// position, which is relative to the buffer (the caller's error path finds
-/// the position in the body).
-pub(crate) fn decode_buffered<'a, S, E>(seed: S, raw: &'a RawValue) -> Result<S::Value, E>
-where
-    S: DeserializeSeed<'a>,
-    E: de::Error,
-{
-    let mut deserializer = serde_json::Deserializer::from_str(raw.get());
-    seed.deserialize(&mut deserializer)
-        .map_err(|e| E::custom(crate::error::without_position(&e)))
-}
-
-/// A buffered `data` kept as an unknown type's data: checked as any
-/// [`RawJson`] is.
-pub(crate) fn unknown_data<E: de::Error>(raw: Box<RawValue>) -> Result<RawJson, E> {
-    check_raw(raw.get()).map_err(E::custom)?;
-    Ok(RawJson(raw))
 }
 
 #[cfg(test)]

@@ -169,10 +169,8 @@ fn duplicate_keys_are_an_error_at_every_level() {
         assert_eq!(err.path(), Some(batch_path), "{to}: {err}");
         assert!(err.to_string().contains(&duplicate), "{to}: {err}");
     }
-    // A second `eventType` is refused too. Its path is not asserted: when the
-    // second type's data does not fit the event, today's path is `data`, not
-    // the event's root (the path is looked for again in a map that kept only
-    // the last `eventType`).
+    // A second `eventType` is refused too, at the event's root, like any
+    // duplicate top-level key, and the type named is the first one.
     let event = EVENT.replace(
         r#""eventType": "alert_resolved","#,
         r#""eventType": "alert_resolved", "eventType": "alert_escalated","#,
@@ -187,6 +185,9 @@ fn duplicate_keys_are_an_error_at_every_level() {
             err.to_string().contains("duplicate field `eventType`"),
             "{err}"
         );
+        assert_eq!(err.event_type(), Some("alert_resolved"), "{err}");
+        let root = err.index().map(|index| format!("results[{index}]"));
+        assert_eq!(err.path(), root.as_deref(), "{err}");
     }
     let err = spektr::parse_batch(br#"{"results": [], "results": []}"#).unwrap_err();
     assert!(err.is_envelope(), "{err}");

@@ -367,8 +367,8 @@ fn peak_heap_of_one_event_with_16_mib_of_empty_tags_is_at_most_16x_the_body() {
     drop(body);
 
     // `data` before the event type (keys sorted, as a relay sends them):
-    // the data is decoded late, from its text, and its path found by a
-    // second pass with the type first; both under the bound.
+    // the data is decoded late, from its text, under the bound, and the
+    // error still names the array.
     let body = String::from_utf8(process_run_end_with_tags(|_| "{}".to_owned())).unwrap();
     let (head, tail) = body.split_at(body.find(r#""data":"#).unwrap());
     let data_first = format!(

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize, Serializer};
 
 use super::*;
 use crate::wire::enums::open_enum;
+use crate::wire::path::Fields;
 use crate::wire::payload::payloads;
 use crate::wire::time::{serialize_rfc3339, Rfc3339};
 use crate::wire::{set_once, DataSlot, Key};
@@ -227,7 +228,9 @@ impl<'de> Visitor<'de> for EventVisitor {
         f.write_str("a PredictaID event object")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Event, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Event, A::Error> {
+        // A failure leaves its path and the type read so far in the error path.
+        let mut map = Fields::new(map);
         let mut id = None;
         let mut type_name: Option<(Key<'de>, Option<EventType>)> = None;
         let mut occurred_at: Option<Rfc3339> = None;
@@ -237,11 +240,12 @@ impl<'de> Visitor<'de> for EventVisitor {
         let mut data = None;
         let mut version = None;
         let mut extra = Extra::new();
-        while let Some(key) = map.next_key::<Key<'de>>()? {
+        while let Some(key) = map.next_field()? {
             match key.as_str() {
                 "id" => set_once(&mut id, "id", map.next_value::<String>()?)?,
                 "type" => {
                     let name = map.next_value::<Key<'de>>()?;
+                    map.note_type(&name);
                     let known = EventType::from_wire(name.as_str());
                     set_once(&mut type_name, "type", (name, known))?;
                 }
@@ -275,6 +279,7 @@ impl<'de> Visitor<'de> for EventVisitor {
                 Payload::Other(UnknownPayload::new(name.0.into_owned(), raw))
             })?;
         let occurred_at = occurred_at.ok_or_else(|| de::Error::missing_field("occurredAt"))?;
+        map.done();
         Ok(Event {
             id: id.ok_or_else(|| de::Error::missing_field("id"))?,
             occurred_at: occurred_at.instant,

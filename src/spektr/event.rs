@@ -8,6 +8,7 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize, Serializer};
 
 use super::*;
+use crate::wire::path::Fields;
 use crate::wire::payload::payloads;
 use crate::wire::time::{Millis, MillisRef};
 use crate::wire::{set_once, DataSlot, Key};
@@ -197,7 +198,9 @@ impl<'de> Visitor<'de> for EventVisitor {
         f.write_str("a Spektr event object")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Event, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Event, A::Error> {
+        // A failure leaves its path and the type read so far in the error path.
+        let mut map = Fields::new(map);
         let mut id = None;
         let mut spektr_id = None;
         let mut workspace_id: Option<Option<String>> = None;
@@ -205,7 +208,7 @@ impl<'de> Visitor<'de> for EventVisitor {
         let mut event_type: Option<(Key<'de>, Option<EventType>)> = None;
         let mut data = None;
         let mut extra = Extra::new();
-        while let Some(key) = map.next_key::<Key<'de>>()? {
+        while let Some(key) = map.next_field()? {
             match key.as_str() {
                 "id" => set_once(&mut id, "id", map.next_value::<String>()?)?,
                 "spektrId" => set_once(&mut spektr_id, "spektrId", map.next_value::<String>()?)?,
@@ -215,6 +218,7 @@ impl<'de> Visitor<'de> for EventVisitor {
                 }
                 "eventType" => {
                     let name = map.next_value::<Key<'de>>()?;
+                    map.note_type(&name);
                     let known = EventType::from_wire(name.as_str());
                     set_once(&mut event_type, "eventType", (name, known))?;
                 }
@@ -237,6 +241,7 @@ impl<'de> Visitor<'de> for EventVisitor {
             .finish(known.map(DataSeed), |raw| {
                 Payload::Other(UnknownPayload::new(name.0.into_owned(), raw))
             })?;
+        map.done();
         Ok(Event {
             id: id.ok_or_else(|| de::Error::missing_field("id"))?,
             spektr_id: spektr_id.ok_or_else(|| de::Error::missing_field("spektrId"))?,

@@ -24,6 +24,8 @@ use std::marker::PhantomData;
 
 use serde::de::{self, Deserialize, Deserializer, SeqAccess, Visitor};
 
+use super::path::Indexed;
+
 /// Bytes of array buffers a pass may take whatever the size of its text.
 pub(crate) const FREE: usize = 64 * 1024;
 
@@ -31,37 +33,70 @@ pub(crate) const FREE: usize = 64 * 1024;
 /// [`FREE`].
 pub(crate) const RATIO: usize = 4;
 
+/// The budget of the pass running on a thread.
+#[derive(Clone, Copy)]
+struct Pass {
+    /// Bytes left for array buffers.
+    left: usize,
+    /// Whether an array was refused for want of them.
+    refused: bool,
+}
+
 thread_local! {
-    /// Bytes left for array buffers in the pass running on this thread;
-    /// `None` outside any pass (no budget).
-    static LEFT: Cell<Option<usize>> = const { Cell::new(None) };
+    /// The pass running on this thread; `None` outside any pass (no budget).
+    static PASS: Cell<Option<Pass>> = const { Cell::new(None) };
 }
 
 /// Runs `decode`, a pass over `text_len` bytes of text, under its own
 /// budget; the budget of an enclosing pass, if any, is restored after.
 pub(crate) fn within<T>(text_len: usize, decode: impl FnOnce() -> T) -> T {
     /// Puts the enclosing pass's budget back, on unwinding too.
-    struct Restore(Option<usize>);
+    struct Restore(Option<Pass>);
     impl Drop for Restore {
         fn drop(&mut self) {
-            LEFT.with(|left| left.set(self.0));
+            PASS.with(|pass| pass.set(self.0));
         }
     }
-    let budget = FREE.saturating_add(text_len.saturating_mul(RATIO));
-    let _restore = Restore(LEFT.with(|left| left.replace(Some(budget))));
+    let left = FREE.saturating_add(text_len.saturating_mul(RATIO));
+    let pass = Pass {
+        left,
+        refused: false,
+    };
+    let _restore = Restore(PASS.with(|cell| cell.replace(Some(pass))));
     decode()
 }
 
-/// Takes `bytes` from the running pass's budget; `false` (and nothing
-/// taken) when fewer are left.
+/// Bytes left in the running pass (`usize::MAX` outside any pass): the
+/// difference between two readings is what the arrays read between them
+/// took.
+pub(crate) fn left() -> usize {
+    PASS.with(|pass| pass.get().map_or(usize::MAX, |pass| pass.left))
+}
+
+/// Whether the running pass has refused an array for want of budget.
+pub(crate) fn refused() -> bool {
+    PASS.with(|pass| pass.get().is_some_and(|pass| pass.refused))
+}
+
+/// Takes `bytes` from the running pass's budget; `false` (nothing taken,
+/// and the pass marked as having refused) when fewer are left.
 fn charge(bytes: usize) -> bool {
-    LEFT.with(|left| match left.get() {
+    PASS.with(|cell| match cell.get() {
         None => true,
-        Some(n) if n >= bytes => {
-            left.set(Some(n - bytes));
+        Some(pass) if pass.left >= bytes => {
+            cell.set(Some(Pass {
+                left: pass.left - bytes,
+                ..pass
+            }));
             true
         }
-        Some(_) => false,
+        Some(pass) => {
+            cell.set(Some(Pass {
+                refused: true,
+                ..pass
+            }));
+            false
+        }
     })
 }
 
@@ -79,7 +114,8 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for List<T> {
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<List<T>, A::Error> {
                 let mut items: Vec<T> = Vec::new();
-                while let Some(item) = seq.next_element()? {
+                // An element that fails puts its index on the error path.
+                while let Some(item) = seq.next_element_seed(Indexed(items.len(), PhantomData))? {
                     if items.len() == items.capacity() {
                         let grown = items.capacity().saturating_mul(2).max(4);
                         let bytes =
@@ -142,5 +178,26 @@ mod tests {
         });
         // Outside any pass: no budget.
         assert!(charge(usize::MAX));
+        assert!(!refused());
+    }
+
+    #[test]
+    fn a_pass_says_whether_it_refused_an_array_and_what_arrays_took() {
+        let tiny = format!("[{}]", vec!["1"; 100_000].join(","));
+        within(tiny.len(), || {
+            let before = left();
+            assert!(serde_json::from_str::<List<u64>>("[1,2,3]").is_ok());
+            assert_eq!(before - left(), 4 * std::mem::size_of::<u64>());
+            assert!(!refused());
+            // A nested pass's refusal is its own.
+            assert!(numbers(&tiny).is_err());
+            assert!(!refused());
+            let before = left();
+            within(0, || {
+                assert!(serde_json::from_str::<List<u64>>(&tiny).is_err());
+                assert!(refused());
+            });
+            assert_eq!(left(), before);
+        });
     }
 }

@@ -30,30 +30,42 @@
 //! - `as list` reads a `Vec` under the memory budget of typed arrays
 //!   ([`budget`](crate::wire::budget)); every `Vec` field uses it.
 //! - A key that appears twice is an error; any other key goes to `extra`.
+//! - A value that fails puts its key on the error path
+//!   ([`path`](crate::wire::path)); a duplicate or missing key is the
+//!   object's failure.
 
-/// Reads one required field's value.
+/// Reads one required field's value; a value that fails puts `$wire` on the
+/// error path.
 macro_rules! de_required {
-    ($map:ident, $ty:ty) => {
-        $map.next_value::<$ty>()?
+    ($map:ident, $wire:literal, $ty:ty) => {
+        $map.next_value_seed($crate::wire::path::Keyed::<$ty>::new($wire))?
     };
-    ($map:ident, $ty:ty, millis) => {
-        $map.next_value::<$crate::wire::time::Millis>()?.0
+    ($map:ident, $wire:literal, $ty:ty, millis) => {
+        $map.next_value_seed($crate::wire::path::Keyed::<$crate::wire::time::Millis>::new($wire))?
+            .0
     };
-    ($map:ident, $ty:ty, object) => {
-        $map.next_value::<$crate::raw::RawObject>()?.0
+    ($map:ident, $wire:literal, $ty:ty, object) => {
+        $map.next_value_seed($crate::wire::path::Keyed::<$crate::wire::RawObject>::new(
+            $wire,
+        ))?
+        .0
     };
-    ($map:ident, $ty:ty, list) => {
-        $map.next_value::<$crate::wire::budget::List<_>>()?.0
+    ($map:ident, $wire:literal, $ty:ty, list) => {
+        $map.next_value_seed(
+            $crate::wire::path::Keyed::<$crate::wire::budget::List<_>>::new($wire),
+        )?
+        .0
     };
 }
 
-/// Reads one optional field's value (`None` for `null`, except with `keep_null`).
+/// Reads one optional field's value (`None` for `null`, except with
+/// `keep_null`); a value that fails puts `$wire` on the error path.
 macro_rules! de_optional {
-    ($map:ident, $ty:ty) => {
-        $map.next_value::<Option<$ty>>()?
+    ($map:ident, $wire:literal, $ty:ty) => {
+        $map.next_value_seed($crate::wire::path::Keyed::<Option<$ty>>::new($wire))?
     };
-    ($map:ident, $ty:ty, keep_null) => {
-        Some($map.next_value::<$ty>()?)
+    ($map:ident, $wire:literal, $ty:ty, keep_null) => {
+        Some($map.next_value_seed($crate::wire::path::Keyed::<$ty>::new($wire))?)
     };
 }
 
@@ -151,17 +163,17 @@ macro_rules! record {
                             match key.as_str() {
                                 $(
                                     $rwire => {
-                                        let value = $crate::wire::record::de_required!(map, $rty $(, $rcodec)?);
+                                        let value = $crate::wire::record::de_required!(map, $rwire, $rty $(, $rcodec)?);
                                         $crate::wire::set_once(&mut $rfield, $rwire, value)?;
                                     }
                                 )*
                                 $(
                                     $owire => {
-                                        let value = $crate::wire::record::de_optional!(map, $oty $(, $ocodec)?);
+                                        let value = $crate::wire::record::de_optional!(map, $owire, $oty $(, $ocodec)?);
                                         $crate::wire::set_once(&mut $ofield, $owire, value)?;
                                     }
                                 )*
-                                _ => extra.read_entry(&mut map, key)?,
+                                _ => extra.read_entry_keyed(&mut map, key)?,
                             }
                         }
                         Ok($name {
