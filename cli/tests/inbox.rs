@@ -89,7 +89,7 @@ fn fill(url: &str) {
             max_attempts: 1,
             ..WorkerOptions::default()
         };
-        let workers = inbox.run_workers(options, Handler::new(|_| async { Err("boom") }));
+        let workers = inbox.run_workers(options, Handler::new(|_| async { Err::<(), _>("boom") }));
         let deadline = Instant::now() + Duration::from_secs(20);
         while inbox.counts().await.unwrap().parked < 2 {
             assert!(Instant::now() < deadline, "the events were not parked");
