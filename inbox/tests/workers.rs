@@ -858,3 +858,68 @@ async fn a_handler_snoozes_without_using_an_attempt_and_parks_a_poison_event_at_
         "parked by its first run, with 2 of 3 attempts left"
     );
 }
+
+/// Waits (at most 10 s) until the handler has seen `n` events; returns when.
+async fn until_seen(seen: &Mutex<Vec<Instant>>, n: usize) -> Instant {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(at) = seen.lock().unwrap().get(n - 1) {
+            return *at;
+        }
+        assert!(Instant::now() < deadline, "the handler never saw {n} events");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+/// On PostgreSQL an event stored by another process (another `Inbox` on the
+/// same database) wakes idle workers at once through LISTEN/NOTIFY, long
+/// before their next poll; after the listener's connection is killed it
+/// reconnects and the next event wakes them at once again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(kyc_webhooks_test_postgres),
+    ignore = "set KYC_WEBHOOKS_TEST_POSTGRES when building the tests to run them on PostgreSQL"
+)]
+async fn on_postgres_an_event_stored_by_another_process_wakes_idle_workers_at_once() {
+    let Some(db) = Db::postgres().await else {
+        return;
+    };
+    let storing = Inbox::open(&db.url).await.unwrap();
+    let working = Inbox::open(&db.url).await.unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let handler = {
+        let seen = Arc::clone(&seen);
+        Handler::new(move |_| {
+            seen.lock().unwrap().push(Instant::now());
+            async { Ok::<(), String>(()) }
+        })
+    };
+    // Idle waits double from 10 ms: after 6 s idle a worker sleeps for
+    // seconds at a time, so an event handled within 1 s was not polled for.
+    let options = WorkerOptions {
+        idle_max: Duration::from_secs(60),
+        ..opts()
+    };
+    let workers = working.run_workers(options, handler);
+    for (n, first) in [(1, true), (2, false)] {
+        if !first {
+            // The listener's connection dies; the workers keep polling and
+            // the listener reconnects (after 100 ms) on its own.
+            db.terminate_connections().await;
+        }
+        tokio::time::sleep(Duration::from_secs(6)).await;
+        let text = spektr_event(&format!("woken_{n}"), "c", n);
+        storing
+            .ingest_spektr(batch(std::slice::from_ref(&text)))
+            .await
+            .unwrap();
+        let stored = Instant::now();
+        let started = until_seen(&seen, n as usize).await;
+        let latency = started.saturating_duration_since(stored);
+        assert!(
+            latency < Duration::from_secs(1),
+            "event {n}: the handler started {latency:?} after the commit"
+        );
+    }
+    workers.shutdown().await;
+}
