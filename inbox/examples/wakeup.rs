@@ -100,10 +100,7 @@ async fn main() {
         .await
         .unwrap();
     let separator = if args.target.contains('?') { '&' } else { '?' };
-    let url = format!(
-        "{}{separator}options=-csearch_path%3D{schema}",
-        args.target
-    );
+    let url = format!("{}{separator}options=-csearch_path%3D{schema}", args.target);
     let inbox = Inbox::open(&url).await.expect("opening the inbox");
 
     let addr = std::net::TcpListener::bind("127.0.0.1:0")
@@ -177,11 +174,13 @@ async fn main() {
 
     // A handler may start before the 2xx reaches the sender (the commit
     // notifies first): that counts as 0.
-    let started = started.lock().unwrap();
-    let mut latencies: Vec<Duration> = answered
-        .iter()
-        .map(|(id, at)| started[id].saturating_duration_since(*at))
-        .collect();
+    let mut latencies: Vec<Duration> = {
+        let started = started.lock().unwrap();
+        answered
+            .iter()
+            .map(|(id, at)| started[id].saturating_duration_since(*at))
+            .collect()
+    };
     latencies.sort();
     println!(
         "| {} deliveries, pauses 0-{} ms | p50 {:.1} ms | p90 {:.1} ms | p99 {:.1} ms | max {:.1} ms |",

@@ -25,6 +25,8 @@ pub enum Error {
         reason: String,
     },
     /// A SQLite call failed; nothing of the call's transaction was committed.
+    #[cfg(feature = "sqlite")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
     #[error("SQLite {context}: {source}")]
     Sqlite {
         /// What the inbox was doing.
@@ -35,6 +37,8 @@ pub enum Error {
     },
     /// A PostgreSQL call failed; nothing of the call's transaction was committed.
     /// The message holds the server's SQLSTATE and message when it sent one.
+    #[cfg(feature = "postgres")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
     #[error("PostgreSQL {context}: {}", describe_postgres(source))]
     Postgres {
         /// What the inbox was doing.
@@ -133,10 +137,12 @@ impl Error {
         self.status().as_u16()
     }
 
+    #[cfg(feature = "sqlite")]
     pub(crate) fn sqlite(context: &'static str) -> impl FnOnce(rusqlite::Error) -> Error {
         move |source| Error::Sqlite { context, source }
     }
 
+    #[cfg(feature = "postgres")]
     pub(crate) fn postgres(context: &'static str) -> impl FnOnce(tokio_postgres::Error) -> Error {
         move |source| Error::Postgres { context, source }
     }
@@ -175,6 +181,7 @@ impl IntoResponse for Error {
 
 /// A PostgreSQL error with the server's SQLSTATE, message, detail and
 /// constraint when it sent them (the driver's own `Display` says "db error").
+#[cfg(feature = "postgres")]
 pub(crate) fn describe_postgres(error: &tokio_postgres::Error) -> String {
     match error.as_db_error() {
         Some(db) => {
@@ -201,6 +208,7 @@ pub(crate) fn describe_postgres(error: &tokio_postgres::Error) -> String {
 
 /// `postgres://user:PASSWORD@host/db?password=PASSWORD` with each password
 /// shown as `***`.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 pub(crate) fn redact_url(url: &str) -> String {
     let mut out = url.to_owned();
     if let Some(scheme_end) = out.find("://") {

@@ -866,7 +866,10 @@ async fn until_seen(seen: &Mutex<Vec<Instant>>, n: usize) -> Instant {
         if let Some(at) = seen.lock().unwrap().get(n - 1) {
             return *at;
         }
-        assert!(Instant::now() < deadline, "the handler never saw {n} events");
+        assert!(
+            Instant::now() < deadline,
+            "the handler never saw {n} events"
+        );
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
 }

@@ -7,10 +7,27 @@ use chrono::{DateTime, Utc};
 
 use crate::{Counts, DeadLetter, Error, Provider, Result, StoredEvent};
 
+#[cfg(feature = "postgres")]
 mod pgnotify;
+#[cfg(feature = "postgres")]
 mod pgtls;
+#[cfg(feature = "postgres")]
 pub(crate) mod postgres;
+#[cfg(feature = "sqlite")]
 pub(crate) mod sqlite;
+
+/// `$body` with `$store` bound to the backend's store, for each backend
+/// this build has (cargo features `sqlite` and `postgres`).
+macro_rules! on_store {
+    ($backend:expr, $store:ident => $body:expr) => {
+        match *$backend {
+            #[cfg(feature = "sqlite")]
+            Backend::Sqlite(ref $store) => $body,
+            #[cfg(feature = "postgres")]
+            Backend::Postgres(ref $store) => $body,
+        }
+    };
+}
 
 /// An event to insert unless its (provider, id) is stored.
 #[derive(Debug)]
@@ -133,7 +150,9 @@ pub(crate) enum AfterFailure {
 /// The backend an inbox was opened on.
 #[derive(Clone)]
 pub(crate) enum Backend {
+    #[cfg(feature = "sqlite")]
     Sqlite(Arc<sqlite::Sqlite>),
+    #[cfg(feature = "postgres")]
     Postgres(Arc<postgres::Postgres>),
 }
 
@@ -177,6 +196,14 @@ pub(crate) fn commit_group(
 impl Backend {
     /// Opens the backend that `url` names and applies the migrations.
     pub(crate) async fn open(url: &str) -> Result<Backend> {
+        let unbuilt = |feature: &str| {
+            Error::Url {
+            url: url.split("://").next().unwrap_or_default().to_owned() + "://...",
+            reason: format!(
+                "this build of kyc-webhooks-inbox has no {feature} support (cargo feature `{feature}`)"
+            ),
+        }
+        };
         if let Some(path) = url.strip_prefix("sqlite://") {
             if path.is_empty() {
                 return Err(Error::Url {
@@ -184,16 +211,28 @@ impl Backend {
                     reason: "no file path after sqlite://".to_owned(),
                 });
             }
-            let path = path.to_owned();
-            let store = tokio::task::spawn_blocking(move || sqlite::Sqlite::open(path.as_ref()))
-                .await
-                .map_err(|_| Error::WriterStopped)??;
-            Ok(Backend::Sqlite(Arc::new(store)))
+            #[cfg(feature = "sqlite")]
+            {
+                let path = path.to_owned();
+                let store =
+                    tokio::task::spawn_blocking(move || sqlite::Sqlite::open(path.as_ref()))
+                        .await
+                        .map_err(|_| Error::WriterStopped)??;
+                Ok(Backend::Sqlite(Arc::new(store)))
+            }
+            #[cfg(not(feature = "sqlite"))]
+            Err(unbuilt("sqlite"))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Ok(Backend::Postgres(Arc::new(
-                postgres::Postgres::open(url).await?,
-            )))
+            #[cfg(feature = "postgres")]
+            {
+                Ok(Backend::Postgres(Arc::new(
+                    postgres::Postgres::open(url).await?,
+                )))
+            }
+            #[cfg(not(feature = "postgres"))]
+            Err(unbuilt("postgres"))
         } else {
+            let _ = unbuilt;
             let scheme = url.split("://").next().unwrap_or_default();
             Err(Error::Url {
                 url: if url.contains("://") {
@@ -209,10 +248,7 @@ impl Backend {
     /// Commits `rows` in one transaction (grouped with other callers' rows);
     /// for each, whether it was new. Returns only after the commit.
     pub(crate) async fn commit(&self, rows: Vec<Row>) -> Result<Vec<Written>> {
-        match self {
-            Backend::Sqlite(s) => s.commit(rows).await,
-            Backend::Postgres(p) => p.commit(rows).await,
-        }
+        on_store!(self, s => s.commit(rows).await)
     }
 
     /// Claims the oldest claimable event (see `CLAIM_NEXT`); on the way,
@@ -224,25 +260,16 @@ impl Backend {
         lease: Duration,
         max_attempts: u32,
     ) -> Result<Option<Claimed>> {
-        match self {
-            Backend::Sqlite(s) => s.claim(token, lease, max_attempts).await,
-            Backend::Postgres(p) => p.claim(token, lease, max_attempts).await,
-        }
+        on_store!(self, s => s.claim(token, lease, max_attempts).await)
     }
 
     /// The query plan of each statement a claim runs (for the tests).
     pub(crate) async fn explain_claim(&self) -> Result<Vec<String>> {
-        match self {
-            Backend::Sqlite(s) => s.explain_claim().await,
-            Backend::Postgres(p) => p.explain_claim().await,
-        }
+        on_store!(self, s => s.explain_claim().await)
     }
 
     pub(crate) async fn complete(&self, seq: i64, token: &str) -> Result<bool> {
-        match self {
-            Backend::Sqlite(s) => s.complete(seq, token).await,
-            Backend::Postgres(p) => p.complete(seq, token).await,
-        }
+        on_store!(self, s => s.complete(seq, token).await)
     }
 
     pub(crate) async fn fail(
@@ -252,75 +279,59 @@ impl Backend {
         error: &str,
         then: AfterFailure,
     ) -> Result<bool> {
-        match self {
-            Backend::Sqlite(s) => s.fail(seq, token, error, then).await,
-            Backend::Postgres(p) => p.fail(seq, token, error, then).await,
-        }
+        on_store!(self, s => s.fail(seq, token, error, then).await)
     }
 
     pub(crate) async fn extend(&self, seq: i64, token: &str, lease: Duration) -> Result<bool> {
-        match self {
-            Backend::Sqlite(s) => s.extend(seq, token, lease).await,
-            Backend::Postgres(p) => p.extend(seq, token, lease).await,
-        }
+        on_store!(self, s => s.extend(seq, token, lease).await)
     }
 
     pub(crate) async fn parked(&self, limit: i64) -> Result<Vec<StoredEvent>> {
-        match self {
-            Backend::Sqlite(s) => s.parked(limit).await,
-            Backend::Postgres(p) => p.parked(limit).await,
-        }
+        on_store!(self, s => s.parked(limit).await)
     }
 
     pub(crate) async fn requeue(&self, provider: Provider, id: &str) -> Result<bool> {
-        match self {
-            Backend::Sqlite(s) => s.requeue(provider, id).await,
-            Backend::Postgres(p) => p.requeue(provider, id).await,
-        }
+        on_store!(self, s => s.requeue(provider, id).await)
     }
 
     pub(crate) async fn event(&self, provider: Provider, id: &str) -> Result<Option<StoredEvent>> {
-        match self {
-            Backend::Sqlite(s) => s.event(provider, id).await,
-            Backend::Postgres(p) => p.event(provider, id).await,
-        }
+        on_store!(self, s => s.event(provider, id).await)
     }
 
     /// Tells the workers of other processes that new events were committed
     /// (PostgreSQL: `NOTIFY`). Nothing on SQLite, whose other processes poll.
     pub(crate) async fn notify_stored(&self) -> Result<()> {
-        match self {
+        match *self {
+            #[cfg(feature = "sqlite")]
             Backend::Sqlite(_) => Ok(()),
-            Backend::Postgres(p) => p.notify_stored().await,
+            #[cfg(feature = "postgres")]
+            Backend::Postgres(ref p) => p.notify_stored().await,
         }
     }
 
     /// Wakes `wake`'s waiters when another process stores events, until
     /// `stop` (PostgreSQL: `LISTEN` on a connection of its own); `None` on
     /// SQLite.
+    #[cfg_attr(not(feature = "postgres"), allow(unused_variables))]
     pub(crate) fn listen(
         &self,
         wake: Arc<tokio::sync::Notify>,
         stop: tokio_util::sync::CancellationToken,
     ) -> Option<tokio::task::JoinHandle<()>> {
-        match self {
+        match *self {
+            #[cfg(feature = "sqlite")]
             Backend::Sqlite(_) => None,
-            Backend::Postgres(p) => Some(p.listen(wake, stop)),
+            #[cfg(feature = "postgres")]
+            Backend::Postgres(ref p) => Some(p.listen(wake, stop)),
         }
     }
 
     pub(crate) async fn counts(&self) -> Result<Counts> {
-        match self {
-            Backend::Sqlite(s) => s.counts().await,
-            Backend::Postgres(p) => p.counts().await,
-        }
+        on_store!(self, s => s.counts().await)
     }
 
     pub(crate) async fn dead_letters(&self, limit: i64) -> Result<Vec<DeadLetter>> {
-        match self {
-            Backend::Sqlite(s) => s.dead_letters(limit).await,
-            Backend::Postgres(p) => p.dead_letters(limit).await,
-        }
+        on_store!(self, s => s.dead_letters(limit).await)
     }
 
     pub(crate) async fn remove_dead_letter(
@@ -328,17 +339,16 @@ impl Backend {
         provider: Provider,
         sha256: &str,
     ) -> Result<bool> {
-        match self {
-            Backend::Sqlite(s) => s.remove_dead_letter(provider, sha256).await,
-            Backend::Postgres(p) => p.remove_dead_letter(provider, sha256).await,
-        }
+        on_store!(self, s => s.remove_dead_letter(provider, sha256).await)
     }
 }
 
+#[cfg(feature = "postgres")]
 /// Attempts of a commit group lost to a deadlock, a serialization failure or
 /// a lost connection before the group's deliveries are answered 503.
 pub(crate) const COMMIT_ATTEMPTS: u32 = 5;
 
+#[cfg(feature = "postgres")]
 /// A pause before retrying a commit group: 10–40 ms, more after each
 /// attempt, jittered so that two writers that deadlocked do not meet again.
 pub(crate) fn retry_pause(attempt: u32) -> Duration {
@@ -353,6 +363,7 @@ pub(crate) fn retry_pause(attempt: u32) -> Duration {
 /// refused its rows) while the others are committed.
 pub(crate) type GroupAnswers = Vec<std::result::Result<Vec<Written>, String>>;
 
+#[cfg(feature = "postgres")]
 /// Marks, for rows in order, which were new, given the keys the database
 /// reports as inserted: a key repeated within the rows is new only the first time.
 pub(crate) fn first_occurrences(
@@ -360,4 +371,20 @@ pub(crate) fn first_occurrences(
     mut inserted: std::collections::HashSet<(Provider, String)>,
 ) -> Vec<bool> {
     keys.iter().map(|key| inserted.remove(key)).collect()
+}
+
+#[cfg(all(test, not(feature = "postgres")))]
+mod tests {
+    /// A build without the `postgres` feature says which feature a
+    /// `postgres://` URL needs (`cargo test -p kyc-webhooks-inbox --lib`).
+    #[tokio::test]
+    async fn a_postgres_url_in_a_build_without_postgres_is_refused_naming_the_feature() {
+        let error = super::Backend::open("postgres://app:secret@db/app")
+            .await
+            .err()
+            .expect("refused");
+        let text = error.to_string();
+        assert!(text.contains("cargo feature `postgres`"), "{text}");
+        assert!(!text.contains("secret"), "{text}");
+    }
 }
