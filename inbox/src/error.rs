@@ -137,14 +137,41 @@ impl Error {
         self.status().as_u16()
     }
 
+    /// Wraps a SQLite error, counting it in the metrics by kind.
     #[cfg(feature = "sqlite")]
     pub(crate) fn sqlite(context: &'static str) -> impl FnOnce(rusqlite::Error) -> Error {
-        move |source| Error::Sqlite { context, source }
+        move |source| {
+            use rusqlite::ErrorCode as C;
+            let kind = match source.sqlite_error_code() {
+                Some(C::DatabaseBusy | C::DatabaseLocked) => "busy",
+                Some(C::DiskFull) => "disk_full",
+                Some(C::ConstraintViolation) => "constraint",
+                Some(C::CannotOpen | C::SystemIoFailure) => "connection",
+                _ => "other",
+            };
+            crate::metrics::database_error("sqlite", kind);
+            Error::Sqlite { context, source }
+        }
     }
 
+    /// Wraps a PostgreSQL error, counting it in the metrics by kind.
     #[cfg(feature = "postgres")]
     pub(crate) fn postgres(context: &'static str) -> impl FnOnce(tokio_postgres::Error) -> Error {
-        move |source| Error::Postgres { context, source }
+        move |source| {
+            let kind = match source.code().map(|c| c.code()) {
+                Some("40P01") => "deadlock",
+                Some("40001") => "serialization",
+                Some("57014") => "timeout",
+                Some("53100") => "disk_full",
+                Some(code) if code.starts_with("23") => "constraint",
+                Some(code) if code.starts_with("08") || code.starts_with("57P") => "connection",
+                Some(_) => "other",
+                None if source.is_closed() || source.as_db_error().is_none() => "connection",
+                None => "other",
+            };
+            crate::metrics::database_error("postgres", kind);
+            Error::Postgres { context, source }
+        }
     }
 }
 

@@ -115,6 +115,7 @@ pub use kyc_webhooks;
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use kyc_webhooks::predictaid::Secrets;
@@ -149,6 +150,9 @@ pub enum Provider {
 }
 
 impl Provider {
+    /// Every provider, in the order the inbox reports them.
+    pub const ALL: [Provider; 2] = [Provider::Spektr, Provider::PredictaId];
+
     /// The name stored in the `provider` column.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -186,6 +190,9 @@ pub enum State {
 }
 
 impl State {
+    /// Every state, in the order of an event's life.
+    pub const ALL: [State; 4] = [State::Pending, State::Running, State::Done, State::Parked];
+
     /// The name stored in the `state` column.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -271,6 +278,67 @@ pub struct Counts {
     /// Events by provider, type and state, in that order (states with no
     /// event left out).
     pub by_type: Vec<TypeCount>,
+}
+
+/// What the inbox holds, read cheaply enough to be read on every metrics
+/// scrape ([`Inbox::depth`]): tallies the database keeps current as events
+/// are stored and move (a handful of rows, never a scan of the events), and
+/// one index lookup per provider for the backlog's age.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Depth {
+    /// Events by provider and state: every provider with every state, in the
+    /// order of [`Provider::ALL`] then [`State::ALL`] (0 where none).
+    pub events: Vec<(Provider, State, u64)>,
+    /// Dead letters by provider, in the order of [`Provider::ALL`].
+    pub dead_letters: Vec<(Provider, u64)>,
+    /// When each provider's oldest pending event was received (`None`: none
+    /// pending), in the order of [`Provider::ALL`]. Events waiting for a
+    /// retry are pending too.
+    pub oldest_pending: Vec<(Provider, Option<DateTime<Utc>>)>,
+}
+
+impl Depth {
+    /// The events of `provider` in `state`.
+    pub fn events(&self, provider: Provider, state: State) -> u64 {
+        self.events
+            .iter()
+            .find(|(p, s, _)| *p == provider && *s == state)
+            .map_or(0, |e| e.2)
+    }
+
+    /// How long `provider`'s oldest pending event has waited at `now` (zero
+    /// when none is pending).
+    pub fn oldest_pending_age(&self, provider: Provider, now: DateTime<Utc>) -> Duration {
+        self.oldest_pending
+            .iter()
+            .find(|(p, _)| *p == provider)
+            .and_then(|(_, at)| *at)
+            .and_then(|at| (now - at).to_std().ok())
+            .unwrap_or_default()
+    }
+
+    fn from_raw(raw: store::RawDepth) -> Depth {
+        let tally = |provider: Provider, name: &str| {
+            raw.tallies
+                .iter()
+                .filter(|(p, t, _)| p == provider.as_str() && t == name)
+                .map(|t| t.2.max(0) as u64)
+                .sum::<u64>()
+        };
+        Depth {
+            events: Provider::ALL
+                .iter()
+                .flat_map(|&p| State::ALL.iter().map(move |&s| (p, s)))
+                .map(|(p, s)| (p, s, tally(p, s.as_str())))
+                .collect(),
+            dead_letters: Provider::ALL
+                .iter()
+                .map(|&p| (p, tally(p, "dead_letters")))
+                .collect(),
+            oldest_pending: raw.oldest_pending,
+        }
+    }
 }
 
 /// How many events of one provider and type are in one state.
@@ -579,6 +647,13 @@ impl Inbox {
     /// The database's error.
     pub async fn check_ready(&self) -> Result<()> {
         self.event(Provider::Spektr, "").await.map(|_| ())
+    }
+
+    /// What the inbox holds, by provider and state, its dead letters and
+    /// the backlog's age ([`Depth`]), cheap enough for every metrics scrape:
+    /// [`metrics::record_depth`] turns it into gauges.
+    pub async fn depth(&self) -> Result<Depth> {
+        Ok(Depth::from_raw(self.backend.depth().await?))
     }
 
     /// How many events are in each state (in all, and by provider and type),

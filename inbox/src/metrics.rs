@@ -14,10 +14,18 @@
 //! | [`EVENTS_TOTAL`] | counter | `provider`, `outcome` | events of committed deliveries: `stored`, `already_stored`, `dead_lettered` (now or before) |
 //! | [`HANDLER_RUNS_TOTAL`] | counter | `provider`, `event_type`, `outcome` | handler runs: `done`, `retry`, `snoozed`, `parked`, `lease_lost` |
 //! | [`HANDLER_DURATION_SECONDS`] | histogram | `provider` | time from a claim to its outcome being recorded (OpenTelemetry's `messaging.process.duration`) |
+//! | [`INBOX_EVENTS`] | gauge | `provider`, `state` | events stored, by state: `pending`, `running`, `done`, `parked` ([`record_depth`]) |
+//! | [`INBOX_DEAD_LETTERS`] | gauge | `provider` | dead letters stored ([`record_depth`]) |
+//! | [`OLDEST_PENDING_AGE_SECONDS`] | gauge | `provider` | how long the oldest pending event has waited since it was received, 0 when none ([`record_depth`]) |
+//! | [`COMMIT_ROWS`] | histogram | `backend` | rows (events and dead letters) per commit group of the writer |
+//! | [`COMMIT_DURATION_SECONDS`] | histogram | `backend` | time to commit one group, retries included |
+//! | [`DATABASE_ERRORS_TOTAL`] | counter | `backend`, `kind` | database calls that failed: `connection`, `timeout`, `deadlock`, `serialization`, `busy`, `disk_full`, `constraint`, `other` |
 
 use std::time::Duration;
 
-use crate::{Handled, Outcome, Provider, Receipt};
+use chrono::{DateTime, Utc};
+
+use crate::{Depth, Handled, Outcome, Provider, Receipt};
 
 /// Counter: webhook requests answered, by `provider` and HTTP `status`.
 pub const DELIVERIES_TOTAL: &str = "kyc_webhooks_deliveries_total";
@@ -34,11 +42,42 @@ pub const HANDLER_RUNS_TOTAL: &str = "kyc_webhooks_handler_runs_total";
 /// `provider`.
 pub const HANDLER_DURATION_SECONDS: &str = "kyc_webhooks_handler_duration_seconds";
 
+/// Gauge: events stored, by `provider` and `state`.
+pub const INBOX_EVENTS: &str = "kyc_webhooks_inbox_events";
+/// Gauge: dead letters stored, by `provider`.
+pub const INBOX_DEAD_LETTERS: &str = "kyc_webhooks_inbox_dead_letters";
+/// Gauge: seconds the oldest pending event of a `provider` has waited since
+/// it was received (the backlog's age; 0 when none is pending).
+pub const OLDEST_PENDING_AGE_SECONDS: &str = "kyc_webhooks_inbox_oldest_pending_age_seconds";
+/// Histogram: rows per commit group, by `backend` (`sqlite`, `postgres`).
+pub const COMMIT_ROWS: &str = "kyc_webhooks_commit_rows";
+/// Histogram: seconds to commit one group, retries included, by `backend`.
+pub const COMMIT_DURATION_SECONDS: &str = "kyc_webhooks_commit_duration_seconds";
+/// Counter: failed database calls, by `backend` and `kind`.
+pub const DATABASE_ERRORS_TOTAL: &str = "kyc_webhooks_database_errors_total";
+
 /// Describes every metric to the installed recorder (its help text and
 /// unit), so that an exporter writes `# HELP` lines. Call it once after
 /// installing a recorder.
 pub fn describe() {
-    use metrics::{describe_counter, describe_histogram, Unit};
+    use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
+    describe_gauge!(INBOX_EVENTS, "Events stored, by provider and state");
+    describe_gauge!(INBOX_DEAD_LETTERS, "Dead letters stored, by provider");
+    describe_gauge!(
+        OLDEST_PENDING_AGE_SECONDS,
+        Unit::Seconds,
+        "How long the oldest pending event has waited since it was received"
+    );
+    describe_histogram!(COMMIT_ROWS, Unit::Count, "Rows per commit group");
+    describe_histogram!(
+        COMMIT_DURATION_SECONDS,
+        Unit::Seconds,
+        "Time to commit one group, retries included"
+    );
+    describe_counter!(
+        DATABASE_ERRORS_TOTAL,
+        "Failed database calls, by backend and kind"
+    );
     describe_counter!(
         DELIVERIES_TOTAL,
         "Webhook requests answered, by provider and HTTP status"
@@ -61,6 +100,37 @@ pub fn describe() {
         Unit::Seconds,
         "Time from a claim to its outcome being recorded"
     );
+}
+
+/// Sets the gauges of [`INBOX_EVENTS`], [`INBOX_DEAD_LETTERS`] and
+/// [`OLDEST_PENDING_AGE_SECONDS`] from `depth` (read by
+/// [`Inbox::depth`](crate::Inbox::depth)) as of `now`. The receiver calls it
+/// on each scrape; an application with its own recorder calls it before
+/// rendering.
+pub fn record_depth(depth: &Depth, now: DateTime<Utc>) {
+    for &(provider, state, n) in &depth.events {
+        metrics::gauge!(INBOX_EVENTS, "provider" => provider.as_str(), "state" => state.as_str())
+            .set(n as f64);
+    }
+    for &(provider, n) in &depth.dead_letters {
+        metrics::gauge!(INBOX_DEAD_LETTERS, "provider" => provider.as_str()).set(n as f64);
+    }
+    for provider in Provider::ALL {
+        metrics::gauge!(OLDEST_PENDING_AGE_SECONDS, "provider" => provider.as_str())
+            .set(depth.oldest_pending_age(provider, now).as_secs_f64());
+    }
+}
+
+/// Records a commit group's size and duration.
+pub(crate) fn group_committed(backend: &'static str, rows: usize, duration: Duration) {
+    metrics::histogram!(COMMIT_ROWS, "backend" => backend).record(rows as f64);
+    metrics::histogram!(COMMIT_DURATION_SECONDS, "backend" => backend)
+        .record(duration.as_secs_f64());
+}
+
+/// Counts a failed database call of `backend`, by `kind`.
+pub(crate) fn database_error(backend: &'static str, kind: &'static str) {
+    metrics::counter!(DATABASE_ERRORS_TOTAL, "backend" => backend, "kind" => kind).increment(1);
 }
 
 /// Records the events of a committed delivery.

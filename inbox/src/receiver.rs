@@ -1152,6 +1152,13 @@ async fn serve_metrics(addr: SocketAddr, webhooks: SocketAddr, inbox: Inbox) -> 
     let handle = PrometheusBuilder::new()
         .set_buckets_for_metric(Matcher::Suffix("_seconds".to_owned()), &buckets)
         .map_err(|e| format!("configuring the metrics: {e}"))?
+        .set_buckets_for_metric(
+            Matcher::Suffix("_rows".to_owned()),
+            &[
+                1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0,
+            ],
+        )
+        .map_err(|e| format!("configuring the metrics: {e}"))?
         .install_recorder()
         .map_err(|e| format!("installing the metrics recorder: {e}"))?;
     crate::metrics::describe();
@@ -1170,12 +1177,23 @@ async fn serve_metrics(addr: SocketAddr, webhooks: SocketAddr, inbox: Inbox) -> 
             upkeep.run_upkeep();
         }
     });
+    let scraped = inbox.clone();
     let app = Router::new()
         .route(
             "/metrics",
             get(move || {
-                let handle = handle.clone();
+                let (handle, inbox) = (handle.clone(), scraped.clone());
                 async move {
+                    // The gauges read from the database: tallies and one
+                    // index lookup per provider, never a scan. A database
+                    // that does not answer leaves them as last read (the
+                    // error is counted and /readyz says so).
+                    match inbox.depth().await {
+                        Ok(depth) => crate::metrics::record_depth(&depth, chrono::Utc::now()),
+                        Err(error) => {
+                            tracing::warn!(%error, "reading the inbox's depth for the metrics")
+                        }
+                    }
                     (
                         [(
                             axum::http::header::CONTENT_TYPE,

@@ -1278,6 +1278,52 @@ async fn metrics_count_known_traffic_and_the_probes_name_a_failing_database() {
         "{page}"
     );
 
+    // The gauges, read from the database at a scrape after every run was
+    // done: all handled, nothing pending, no backlog, no dead letter.
+    let (_, page) = get(&metrics, "/metrics").await.unwrap();
+    let gauge = |labels: &[(&str, &str)]| sample(&page, "kyc_webhooks_inbox_events", labels);
+    assert_eq!(
+        gauge(&[("provider", "spektr"), ("state", "done")]),
+        distinct.len() as f64
+    );
+    assert_eq!(gauge(&[("provider", "predictaid"), ("state", "done")]), 1.0);
+    for provider in ["spektr", "predictaid"] {
+        for state in ["pending", "running", "parked"] {
+            assert_eq!(gauge(&[("provider", provider), ("state", state)]), 0.0);
+        }
+        assert_eq!(
+            sample(
+                &page,
+                "kyc_webhooks_inbox_oldest_pending_age_seconds",
+                &[("provider", provider)]
+            ),
+            0.0
+        );
+        assert_eq!(
+            sample(
+                &page,
+                "kyc_webhooks_inbox_dead_letters",
+                &[("provider", provider)]
+            ),
+            0.0
+        );
+    }
+    // Two deliveries stored something new (the PredictaID event once, the
+    // Spektr batch): at least one commit group, at most one per delivery.
+    let groups = sample(
+        &page,
+        "kyc_webhooks_commit_rows_count",
+        &[("backend", "sqlite")],
+    );
+    assert!(
+        (1.0..=3.0).contains(&groups),
+        "commit groups: {groups}\n{page}"
+    );
+    assert!(
+        page.contains("# TYPE kyc_webhooks_commit_duration_seconds histogram"),
+        "{page}"
+    );
+
     // The probes, on both ports.
     for addr in [&webhooks, &metrics] {
         assert_eq!(get(addr, "/healthz").await.unwrap().0, 200);

@@ -27,6 +27,7 @@ on_both_backends!(
     events_of_one_subject_are_handled_in_order_one_at_a_time,
     an_expired_lease_makes_the_event_claimable_again,
     each_event_records_whether_its_delivery_was_authenticated,
+    the_depth_agrees_with_a_full_count_after_every_kind_of_change,
 );
 
 fn opts() -> WorkerOptions {
@@ -603,4 +604,113 @@ async fn each_event_records_whether_its_delivery_was_authenticated(db: &Db) {
         let stored = inbox.event(provider, id).await.unwrap().unwrap();
         assert_eq!(stored.authenticated, authenticated, "{id}");
     }
+}
+
+/// The depth is what the metrics' gauges show: it must agree with a full
+/// count (`counts`, which scans) after each way an event moves: stored,
+/// stored again, dead-lettered, claimed, done, failed, parked, requeued,
+/// dead letter removed; and the oldest pending event's age is that of the
+/// oldest one received, per provider.
+async fn the_depth_agrees_with_a_full_count_after_every_kind_of_change(db: &Db) {
+    let inbox = Inbox::open(&db.url).await.unwrap();
+    let agree = |step: &'static str| {
+        let inbox = inbox.clone();
+        async move {
+            let depth = inbox.depth().await.unwrap();
+            let counts = inbox.counts().await.unwrap();
+            for provider in Provider::ALL {
+                for state in State::ALL {
+                    let counted: u64 = counts
+                        .by_type
+                        .iter()
+                        .filter(|t| t.provider == provider && t.state == state)
+                        .map(|t| t.count)
+                        .sum();
+                    assert_eq!(
+                        depth.events(provider, state),
+                        counted,
+                        "{step}: {provider} {state:?}"
+                    );
+                }
+            }
+            let dead: u64 = depth.dead_letters.iter().map(|d| d.1).sum();
+            assert_eq!(dead, counts.dead_letters, "{step}: dead letters");
+            depth
+        }
+    };
+    let empty = agree("empty").await;
+    assert!(empty.oldest_pending.iter().all(|(_, at)| at.is_none()));
+
+    let before = chrono::Utc::now();
+    let events: Vec<_> = (0..5)
+        .map(|i| spektr_event(&format!("d{i}"), &format!("s{i}"), i))
+        .collect();
+    inbox.ingest_spektr(batch(&events)).await.unwrap();
+    inbox.ingest_spektr(batch(&events[..2])).await.unwrap();
+    let depth = agree("stored, some twice").await;
+    assert_eq!(depth.events(Provider::Spektr, State::Pending), 5);
+    let age = depth.oldest_pending_age(Provider::Spektr, chrono::Utc::now());
+    // Received after `before` (SQLite keeps milliseconds: 1 ms of slack).
+    let since = (chrono::Utc::now() - before).to_std().unwrap();
+    assert!(
+        age <= since + Duration::from_millis(1),
+        "{age:?} > {since:?}"
+    );
+    assert_eq!(
+        depth.oldest_pending_age(Provider::PredictaId, chrono::Utc::now()),
+        Duration::ZERO
+    );
+
+    inbox
+        .ingest_spektr(batch(&["{\"id\": 5, \"broken\"".to_owned()]))
+        .await
+        .unwrap();
+    let text = predictaid_event("p1", "sess", 1);
+    inbox
+        .ingest_predictaid(&secrets(), text.clone(), Some(&sign(text.as_bytes())), None)
+        .await
+        .unwrap();
+    agree("a dead letter and a PredictaID event").await;
+
+    let ok = Handler::new(|_| async { Ok::<(), String>(()) });
+    let failing = Handler::new(|_| async { Err::<(), _>("no") });
+    let once = WorkerOptions {
+        max_attempts: 1,
+        ..opts()
+    };
+    assert_eq!(
+        inbox.handle_next(&opts(), &ok).await.unwrap(),
+        Handled::Done
+    );
+    agree("one done").await;
+    assert!(matches!(
+        inbox.handle_next(&opts(), &failing).await.unwrap(),
+        Handled::WillRetry(_)
+    ));
+    agree("one failed, to be retried").await;
+    assert!(matches!(
+        inbox.handle_next(&once, &failing).await.unwrap(),
+        Handled::Parked(_)
+    ));
+    let depth = agree("one parked").await;
+    assert_eq!(
+        State::ALL
+            .iter()
+            .map(|&s| depth.events(Provider::Spektr, s))
+            .sum::<u64>(),
+        5
+    );
+    let parked = inbox.parked(10).await.unwrap();
+    inbox
+        .requeue(parked[0].provider, &parked[0].event_id)
+        .await
+        .unwrap();
+    agree("requeued").await;
+    let dead = inbox.dead_letters(10).await.unwrap();
+    inbox
+        .remove_dead_letter(dead[0].provider, &dead[0].content_sha256)
+        .await
+        .unwrap();
+    let depth = agree("a dead letter removed").await;
+    assert_eq!(depth.dead_letters.iter().map(|d| d.1).sum::<u64>(), 0);
 }

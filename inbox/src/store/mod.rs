@@ -115,6 +115,15 @@ impl Written {
     }
 }
 
+/// The rows behind [`crate::Depth`]: `(provider, tally, n)` of the tallies
+/// (a state, or `dead_letters`), and each provider's oldest pending event's
+/// reception.
+#[derive(Debug)]
+pub(crate) struct RawDepth {
+    pub tallies: Vec<(String, String, i64)>,
+    pub oldest_pending: Vec<(Provider, Option<DateTime<Utc>>)>,
+}
+
 /// An event claimed by a worker, with the token that proves the lease.
 #[derive(Debug)]
 pub(crate) struct Claimed {
@@ -324,6 +333,10 @@ impl Backend {
             #[cfg(feature = "postgres")]
             Backend::Postgres(ref p) => Some(p.listen(wake, stop)),
         }
+    }
+
+    pub(crate) async fn depth(&self) -> Result<RawDepth> {
+        on_store!(self, s => s.depth().await)
     }
 
     pub(crate) async fn counts(&self) -> Result<Counts> {

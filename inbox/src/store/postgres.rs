@@ -15,7 +15,7 @@ use super::pgtls::{SslMode, TlsSettings};
 
 use super::{
     abandoned_error, commit_group, first_occurrences, retry_pause, AfterFailure, Claimed,
-    GroupAnswers, Job, NewDeadLetter, NewEvent, Row, Written, COMMIT_ATTEMPTS,
+    GroupAnswers, Job, NewDeadLetter, NewEvent, RawDepth, Row, Written, COMMIT_ATTEMPTS,
 };
 use crate::{Counts, DeadLetter, Error, Provider, Result, State, StoredEvent};
 
@@ -35,6 +35,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         3,
         "0003_claims.sql",
         include_str!("../../migrations/postgres/0003_claims.sql"),
+    ),
+    (
+        4,
+        "0004_operations.sql",
+        include_str!("../../migrations/postgres/0004_operations.sql"),
     ),
 ];
 
@@ -101,10 +106,13 @@ async fn connect(url: &str) -> Result<Client> {
     };
     match tokio::time::timeout(CONNECT_TIMEOUT, connecting).await {
         Ok(connected) => connected,
-        Err(_) => Err(Error::Timeout {
-            context: "connecting",
-            after: CONNECT_TIMEOUT,
-        }),
+        Err(_) => {
+            crate::metrics::database_error("postgres", "timeout");
+            Err(Error::Timeout {
+                context: "connecting",
+                after: CONNECT_TIMEOUT,
+            })
+        }
     }
 }
 
@@ -472,6 +480,46 @@ impl Postgres {
         Ok(rows.first().map(read_event))
     }
 
+    /// Folds the tallies' changes (unless another session is folding), then
+    /// reads the totals plus what is left unfolded, in one snapshot; and, per
+    /// provider, when its oldest pending event was received (the first entry
+    /// of `inbox_events_pending_by_received`).
+    pub(crate) async fn depth(&self) -> Result<RawDepth> {
+        self.query("folding the tallies", "SELECT inbox_fold_tallies()", &[])
+            .await?;
+        let tallies = self
+            .query(
+                "reading the tallies",
+                "SELECT provider, tally, SUM(n)::BIGINT FROM (
+                     SELECT provider, tally, n FROM inbox_tallies
+                     UNION ALL
+                     SELECT provider, tally, change FROM inbox_tally_changes
+                 ) t GROUP BY provider, tally",
+                &[],
+            )
+            .await?
+            .iter()
+            .map(|row| (row.get(0), row.get(1), row.get(2)))
+            .collect();
+        let mut oldest_pending = Vec::new();
+        for provider in Provider::ALL {
+            let rows = self
+                .query(
+                    "reading the oldest pending event",
+                    "SELECT MIN(received_at) FROM inbox_events
+                     WHERE provider = $1 AND state = 'pending'",
+                    &[&provider.as_str()],
+                )
+                .await?;
+            let oldest: Option<DateTime<Utc>> = rows.first().and_then(|row| row.get(0));
+            oldest_pending.push((provider, oldest));
+        }
+        Ok(RawDepth {
+            tallies,
+            oldest_pending,
+        })
+    }
+
     pub(crate) async fn counts(&self) -> Result<Counts> {
         let mut counts = Counts::default();
         for row in self
@@ -761,6 +809,9 @@ async fn claim_on(
     Ok(claimed)
 }
 
+/// Commit groups between two folds of the tallies' changes by the writer.
+const FOLD_EVERY_GROUPS: u32 = 100;
+
 /// The writer task: takes the jobs waiting, commits them in one transaction
 /// (one statement per table, the rows passed as arrays, in key order), then
 /// answers each. A deadlock, a serialization failure or a lost connection is
@@ -773,6 +824,7 @@ async fn run_writer(client: Client, url: String, mut jobs: mpsc::Receiver<Job>) 
     // delivery waiting behind one part of a huge batch is not committed
     // together with (and after the whole of) the next part.
     let mut carried: Option<Job> = None;
+    let mut groups_since_fold = 0u32;
     loop {
         let first = match carried.take() {
             Some(job) => job,
@@ -782,8 +834,29 @@ async fn run_writer(client: Client, url: String, mut jobs: mpsc::Receiver<Job>) 
             },
         };
         let group = commit_group(first, &mut jobs, &mut carried);
+        let started = std::time::Instant::now();
+        let rows: usize = group.iter().map(|job| job.rows.len()).sum();
         match write_with_retries(&mut client, &url, &group).await {
             Ok(answers) => {
+                crate::metrics::group_committed("postgres", rows, started.elapsed());
+                // The tallies' changes are folded by whoever reads them; fold
+                // them here too now and then, so that an inbox nobody scrapes
+                // does not keep them all.
+                groups_since_fold += 1;
+                if groups_since_fold >= FOLD_EVERY_GROUPS {
+                    groups_since_fold = 0;
+                    if let Some(client) = client.as_ref() {
+                        let fold = client.batch_execute("SELECT inbox_fold_tallies()");
+                        match tokio::time::timeout(ANSWER_TIMEOUT, fold).await {
+                            Ok(Ok(())) => {}
+                            Ok(Err(error)) => tracing::warn!(
+                                error = %crate::error::describe_postgres(&error),
+                                "folding the tallies failed"
+                            ),
+                            Err(_) => tracing::warn!("folding the tallies timed out"),
+                        }
+                    }
+                }
                 for (job, answer) in group.into_iter().zip(answers) {
                     let _ = job.reply.send(answer.map_err(Error::CommitFailed));
                 }
@@ -894,10 +967,13 @@ async fn within<T>(
 ) -> Result<T> {
     match tokio::time::timeout(ANSWER_TIMEOUT, call).await {
         Ok(result) => result,
-        Err(_) => Err(Error::Timeout {
-            context,
-            after: ANSWER_TIMEOUT,
-        }),
+        Err(_) => {
+            crate::metrics::database_error("postgres", "timeout");
+            Err(Error::Timeout {
+                context,
+                after: ANSWER_TIMEOUT,
+            })
+        }
     }
 }
 

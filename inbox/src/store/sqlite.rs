@@ -10,7 +10,7 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{
-    abandoned_error, commit_group, AfterFailure, Claimed, GroupAnswers, Job, Row, Written,
+    abandoned_error, commit_group, AfterFailure, Claimed, GroupAnswers, Job, RawDepth, Row, Written,
 };
 use crate::{Counts, DeadLetter, Error, Provider, Result, State, StoredEvent};
 
@@ -30,6 +30,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         3,
         "0003_claims.sql",
         include_str!("../../migrations/sqlite/0003_claims.sql"),
+    ),
+    (
+        4,
+        "0004_operations.sql",
+        include_str!("../../migrations/sqlite/0004_operations.sql"),
     ),
 ];
 
@@ -434,6 +439,40 @@ impl Sqlite {
         .await
     }
 
+    /// The tallies (`inbox_tallies`: a handful of rows) and, per provider,
+    /// when its oldest pending event was received (the first entry of
+    /// `inbox_events_pending_by_received`).
+    pub(crate) async fn depth(self: &Arc<Self>) -> Result<RawDepth> {
+        self.with_conn(|conn| {
+            let context = "reading the tallies";
+            let mut stmt = conn
+                .prepare_cached("SELECT provider, tally, n FROM inbox_tallies")
+                .map_err(Error::sqlite(context))?;
+            let tallies = stmt
+                .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+                .map_err(Error::sqlite(context))?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(Error::sqlite(context))?;
+            let mut oldest_pending = Vec::new();
+            for provider in Provider::ALL {
+                let oldest: Option<i64> = conn
+                    .query_row(
+                        "SELECT MIN(received_at) FROM inbox_events
+                         WHERE provider = ?1 AND state = 'pending'",
+                        [provider.as_str()],
+                        |row| row.get(0),
+                    )
+                    .map_err(Error::sqlite("reading the oldest pending event"))?;
+                oldest_pending.push((provider, oldest.map(to_time)));
+            }
+            Ok(RawDepth {
+                tallies,
+                oldest_pending,
+            })
+        })
+        .await
+    }
+
     pub(crate) async fn counts(self: &Arc<Self>) -> Result<Counts> {
         self.with_conn(|conn| {
             let mut counts = Counts::default();
@@ -673,6 +712,8 @@ fn run_writer(
             },
         };
         let group = commit_group(first, &mut jobs, &mut carried);
+        let started = std::time::Instant::now();
+        let rows: usize = group.iter().map(|job| job.rows.len()).sum();
         let result = if gone {
             Err(Error::DatabaseGone { path: path.clone() })
         } else {
@@ -687,6 +728,9 @@ fn run_writer(
             }
             other => other,
         };
+        if result.is_ok() {
+            crate::metrics::group_committed("sqlite", rows, started.elapsed());
+        }
         match result {
             Ok(answers) => {
                 for (job, answer) in group.into_iter().zip(answers) {
