@@ -108,6 +108,12 @@ pub enum Error {
     /// or it is empty: nothing in it can be kept.
     #[error("not a Spektr batch: {0}")]
     NotABatch(String),
+    /// A retention period too long to subtract from now.
+    #[error("retention period {period:?} reaches before the representable past")]
+    RetentionPeriod {
+        /// The period.
+        period: std::time::Duration,
+    },
     /// No event with this provider and id is stored.
     #[error("no {provider} event with id {id:?} is stored")]
     NoSuchEvent {

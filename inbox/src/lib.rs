@@ -125,6 +125,8 @@ mod decode;
 mod error;
 mod ingest;
 pub mod metrics;
+pub mod retention;
+pub use retention::{Pruned, RetentionPolicy};
 #[cfg(feature = "receiver")]
 #[cfg_attr(docsrs, doc(cfg(feature = "receiver")))]
 pub mod receiver;

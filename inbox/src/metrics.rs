@@ -19,6 +19,7 @@
 //! | [`OLDEST_PENDING_AGE_SECONDS`] | gauge | `provider` | how long the oldest pending event has waited since it was received, 0 when none ([`record_depth`]) |
 //! | [`COMMIT_ROWS`] | histogram | `backend` | rows (events and dead letters) per commit group of the writer |
 //! | [`COMMIT_DURATION_SECONDS`] | histogram | `backend` | time to commit one group, retries included |
+//! | [`PRUNED_TOTAL`] | counter | `kind` | pruned by retention: `events` (bodies emptied, rows kept), `dead_letters` (removed) |
 //! | [`DATABASE_ERRORS_TOTAL`] | counter | `backend`, `kind` | database calls that failed: `connection`, `timeout`, `deadlock`, `serialization`, `busy`, `disk_full`, `constraint`, `other` |
 
 use std::time::Duration;
@@ -53,6 +54,8 @@ pub const OLDEST_PENDING_AGE_SECONDS: &str = "kyc_webhooks_inbox_oldest_pending_
 pub const COMMIT_ROWS: &str = "kyc_webhooks_commit_rows";
 /// Histogram: seconds to commit one group, retries included, by `backend`.
 pub const COMMIT_DURATION_SECONDS: &str = "kyc_webhooks_commit_duration_seconds";
+/// Counter: what retention pruned, by `kind` (`events`, `dead_letters`).
+pub const PRUNED_TOTAL: &str = "kyc_webhooks_pruned_total";
 /// Counter: failed database calls, by `backend` and `kind`.
 pub const DATABASE_ERRORS_TOTAL: &str = "kyc_webhooks_database_errors_total";
 
@@ -74,6 +77,7 @@ pub fn describe() {
         Unit::Seconds,
         "Time to commit one group, retries included"
     );
+    describe_counter!(PRUNED_TOTAL, "Pruned by retention, by kind");
     describe_counter!(
         DATABASE_ERRORS_TOTAL,
         "Failed database calls, by backend and kind"
@@ -126,6 +130,13 @@ pub(crate) fn group_committed(backend: &'static str, rows: usize, duration: Dura
     metrics::histogram!(COMMIT_ROWS, "backend" => backend).record(rows as f64);
     metrics::histogram!(COMMIT_DURATION_SECONDS, "backend" => backend)
         .record(duration.as_secs_f64());
+}
+
+/// Counts what a prune batch removed.
+pub(crate) fn pruned(kind: &'static str, n: u64) {
+    if n > 0 {
+        metrics::counter!(PRUNED_TOTAL, "kind" => kind).increment(n);
+    }
 }
 
 /// Counts a failed database call of `backend`, by `kind`.

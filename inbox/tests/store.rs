@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use common::{batch, predictaid_event, secrets, sign, spektr_event, Db};
 use kyc_webhooks_inbox::{
-    Error, Handled, Handler, Inbox, Outcome, Provider, State, WorkerOptions, MAX_ERROR_LEN,
+    Error, Handled, Handler, Inbox, Outcome, Provider, Pruned, RetentionPolicy, State,
+    WorkerOptions, MAX_ERROR_LEN,
 };
 
 on_both_backends!(
@@ -28,6 +29,7 @@ on_both_backends!(
     an_expired_lease_makes_the_event_claimable_again,
     each_event_records_whether_its_delivery_was_authenticated,
     the_depth_agrees_with_a_full_count_after_every_kind_of_change,
+    pruning_empties_done_bodies_keeps_their_ids_and_never_touches_open_or_parked_events,
 );
 
 fn opts() -> WorkerOptions {
@@ -713,4 +715,94 @@ async fn the_depth_agrees_with_a_full_count_after_every_kind_of_change(db: &Db) 
         .unwrap();
     let depth = agree("a dead letter removed").await;
     assert_eq!(depth.dead_letters.iter().map(|d| d.1).sum::<u64>(), 0);
+}
+
+/// Retention: a done event's body goes, its row stays (a redelivery is
+/// still "already stored"); pending and parked events are never pruned; dead
+/// letters go whole; a period not yet over prunes nothing; batches smaller
+/// than the work still prune it all.
+async fn pruning_empties_done_bodies_keeps_their_ids_and_never_touches_open_or_parked_events(
+    db: &Db,
+) {
+    let inbox = Inbox::open(&db.url).await.unwrap();
+    // One subject each, so that any event can be claimed next.
+    let events: Vec<_> = (0..5)
+        .map(|i| spektr_event(&format!("r{i}"), &format!("s{i}"), i))
+        .collect();
+    inbox.ingest_spektr(batch(&events)).await.unwrap();
+    inbox
+        .ingest_spektr(batch(&["{\"id\": 9, \"broken\"".to_owned()]))
+        .await
+        .unwrap();
+    let ok = Handler::new(|_| async { Ok::<(), String>(()) });
+    let failing = Handler::new(|_| async { Err::<(), _>("no") });
+    for _ in 0..3 {
+        assert_eq!(
+            inbox.handle_next(&opts(), &ok).await.unwrap(),
+            Handled::Done
+        );
+    }
+    let once = WorkerOptions {
+        max_attempts: 1,
+        ..opts()
+    };
+    assert!(matches!(
+        inbox.handle_next(&once, &failing).await.unwrap(),
+        Handled::Parked(_)
+    ));
+    // Finished strictly before the cutoff (SQLite keeps milliseconds).
+    tokio::time::sleep(Duration::from_millis(5)).await;
+
+    let not_yet = RetentionPolicy::new()
+        .done_after(Duration::from_secs(3_600))
+        .dead_letters_after(Duration::from_secs(3_600));
+    assert_eq!(inbox.prunable(&not_yet).await.unwrap(), Pruned::default());
+    assert_eq!(inbox.prune(not_yet).await.unwrap(), Pruned::default());
+
+    let now = RetentionPolicy::new()
+        .done_after(Duration::ZERO)
+        .dead_letters_after(Duration::ZERO)
+        .batch_size(2);
+    let expected = inbox.prunable(&now).await.unwrap();
+    assert_eq!((expected.events, expected.dead_letters), (3, 1));
+    assert_eq!(inbox.prune(now.clone()).await.unwrap(), expected);
+    assert_eq!(
+        inbox.prune(now).await.unwrap(),
+        Pruned::default(),
+        "all gone at once"
+    );
+
+    let mut by_state: HashMap<State, Vec<String>> = HashMap::new();
+    for i in 0..5 {
+        let event = inbox
+            .event(Provider::Spektr, &format!("r{i}"))
+            .await
+            .unwrap()
+            .expect("every row is kept");
+        if event.state == State::Done {
+            assert_eq!(event.body, "", "a done event's body is pruned");
+        } else {
+            assert_eq!(event.body, events[i], "an open or parked event is whole");
+        }
+        by_state
+            .entry(event.state)
+            .or_default()
+            .push(event.event_id);
+    }
+    assert_eq!(
+        [State::Done, State::Parked, State::Pending].map(|s| by_state.get(&s).map_or(0, Vec::len)),
+        [3, 1, 1]
+    );
+    assert!(inbox.dead_letters(10).await.unwrap().is_empty());
+
+    // Redelivered after its body went: recognised, not stored again.
+    let again = inbox.ingest_spektr(batch(&events)).await.unwrap();
+    assert!(
+        again
+            .events
+            .iter()
+            .all(|e| e.outcome == Outcome::AlreadyStored),
+        "{again:?}"
+    );
+    assert_eq!(inbox.counts().await.unwrap().done, 3);
 }

@@ -66,20 +66,26 @@ impl NewDeadLetter {
         body: Vec<u8>,
         error: String,
     ) -> NewDeadLetter {
-        use sha2::{Digest, Sha256};
-        use std::fmt::Write as _;
-        let mut hex = String::with_capacity(64);
-        for byte in Sha256::digest(&body) {
-            let _ = write!(hex, "{byte:02x}");
-        }
         NewDeadLetter {
             provider,
-            content_sha256: hex,
+            content_sha256: sha256_hex(&body),
             batch_index,
             error: crate::ingest::bounded(error),
             body,
         }
     }
+}
+
+/// The SHA-256 of `bytes`, in lower-case hex (a dead letter's key, a pruned
+/// event's `content_sha256`).
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    use std::fmt::Write as _;
+    let mut hex = String::with_capacity(64);
+    for byte in Sha256::digest(bytes) {
+        let _ = write!(hex, "{byte:02x}");
+    }
+    hex
 }
 
 /// A dead letter to insert unless its (provider, content hash) is stored.
@@ -337,6 +343,26 @@ impl Backend {
 
     pub(crate) async fn depth(&self) -> Result<RawDepth> {
         on_store!(self, s => s.depth().await)
+    }
+
+    pub(crate) async fn prune_done(&self, cutoff: DateTime<Utc>, limit: i64) -> Result<u64> {
+        on_store!(self, s => s.prune_done(cutoff, limit).await)
+    }
+
+    pub(crate) async fn prune_dead_letters(
+        &self,
+        cutoff: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<u64> {
+        on_store!(self, s => s.prune_dead_letters(cutoff, limit).await)
+    }
+
+    pub(crate) async fn prunable(
+        &self,
+        done: Option<DateTime<Utc>>,
+        dead_letters: Option<DateTime<Utc>>,
+    ) -> Result<(u64, u64)> {
+        on_store!(self, s => s.prunable(done, dead_letters).await)
     }
 
     pub(crate) async fn counts(&self) -> Result<Counts> {

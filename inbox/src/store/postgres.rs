@@ -520,6 +520,70 @@ impl Postgres {
         })
     }
 
+    /// Prunes up to `limit` done events finished before `cutoff` (oldest
+    /// first; rows another session holds are skipped, not waited for), in
+    /// one statement: each keeps its row, its body's SHA-256 in
+    /// `content_sha256`, and `pruned_at`; the body is emptied.
+    pub(crate) async fn prune_done(&self, cutoff: DateTime<Utc>, limit: i64) -> Result<u64> {
+        self.execute(
+            "pruning done events",
+            "WITH picked AS (
+                 SELECT seq FROM inbox_events
+                  WHERE state = 'done' AND pruned_at IS NULL AND finished_at < $1
+                  ORDER BY finished_at LIMIT $2
+                  FOR UPDATE SKIP LOCKED
+             )
+             UPDATE inbox_events e
+                SET content_sha256 = encode(sha256(convert_to(e.body, 'UTF8')), 'hex'),
+                    body = '', pruned_at = now()
+               FROM picked
+              WHERE e.seq = picked.seq AND e.state = 'done'",
+            &[&cutoff, &limit],
+        )
+        .await
+    }
+
+    /// Removes up to `limit` dead letters received before `cutoff`, oldest
+    /// first.
+    pub(crate) async fn prune_dead_letters(
+        &self,
+        cutoff: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<u64> {
+        self.execute(
+            "pruning dead letters",
+            "DELETE FROM inbox_dead_letters WHERE seq IN (
+                 SELECT seq FROM inbox_dead_letters WHERE received_at < $1
+                  ORDER BY received_at LIMIT $2 FOR UPDATE SKIP LOCKED)",
+            &[&cutoff, &limit],
+        )
+        .await
+    }
+
+    /// How many done events and dead letters a prune with these cutoffs
+    /// would remove (a dry run).
+    pub(crate) async fn prunable(
+        &self,
+        done: Option<DateTime<Utc>>,
+        dead_letters: Option<DateTime<Utc>>,
+    ) -> Result<(u64, u64)> {
+        let rows = self
+            .query(
+                "counting what a prune would remove",
+                "SELECT
+                   (SELECT COUNT(*) FROM inbox_events
+                     WHERE $1::TIMESTAMPTZ IS NOT NULL AND state = 'done'
+                       AND pruned_at IS NULL AND finished_at < $1),
+                   (SELECT COUNT(*) FROM inbox_dead_letters
+                     WHERE $2::TIMESTAMPTZ IS NOT NULL AND received_at < $2)",
+                &[&done, &dead_letters],
+            )
+            .await?;
+        let row = rows.first();
+        let get = |i: usize| row.map_or(0, |r| r.get::<_, i64>(i).max(0) as u64);
+        Ok((get(0), get(1)))
+    }
+
     pub(crate) async fn counts(&self) -> Result<Counts> {
         let mut counts = Counts::default();
         for row in self

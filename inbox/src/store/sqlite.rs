@@ -407,6 +407,110 @@ impl Sqlite {
         .await
     }
 
+    /// Prunes up to `limit` done events finished before `cutoff` (oldest
+    /// first), in one short transaction: each keeps its row, its body's
+    /// SHA-256 in `content_sha256`, and `pruned_at`; the body is emptied.
+    pub(crate) async fn prune_done(
+        self: &Arc<Self>,
+        cutoff: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<u64> {
+        let cutoff = cutoff.timestamp_millis();
+        self.with_conn(move |conn| {
+            let context = "pruning done events";
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(Error::sqlite(context))?;
+            let picked = tx
+                .prepare_cached(
+                    "SELECT seq, body FROM inbox_events
+                     WHERE state = 'done' AND pruned_at IS NULL AND finished_at < ?1
+                     ORDER BY finished_at LIMIT ?2",
+                )
+                .and_then(|mut stmt| {
+                    stmt.query_map(params![cutoff, limit], |row| {
+                        Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
+                    })?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+                })
+                .map_err(Error::sqlite(context))?;
+            let now = now_ms();
+            let mut pruned = 0;
+            {
+                let mut update = tx
+                    .prepare_cached(
+                        "UPDATE inbox_events SET body = '', content_sha256 = ?1, pruned_at = ?2
+                         WHERE seq = ?3 AND state = 'done'",
+                    )
+                    .map_err(Error::sqlite(context))?;
+                for (seq, body) in picked {
+                    pruned += update
+                        .execute(params![super::sha256_hex(body.as_bytes()), now, seq])
+                        .map_err(Error::sqlite(context))? as u64;
+                }
+            }
+            tx.commit().map_err(Error::sqlite(context))?;
+            Ok(pruned)
+        })
+        .await
+    }
+
+    /// Removes up to `limit` dead letters received before `cutoff`, oldest
+    /// first.
+    pub(crate) async fn prune_dead_letters(
+        self: &Arc<Self>,
+        cutoff: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<u64> {
+        let cutoff = cutoff.timestamp_millis();
+        self.with_conn(move |conn| {
+            conn.prepare_cached(
+                "DELETE FROM inbox_dead_letters WHERE seq IN (
+                     SELECT seq FROM inbox_dead_letters WHERE received_at < ?1
+                     ORDER BY received_at LIMIT ?2)",
+            )
+            .and_then(|mut stmt| stmt.execute(params![cutoff, limit]))
+            .map(|n| n as u64)
+            .map_err(Error::sqlite("pruning dead letters"))
+        })
+        .await
+    }
+
+    /// How many done events and dead letters a prune with these cutoffs
+    /// would remove (a dry run).
+    pub(crate) async fn prunable(
+        self: &Arc<Self>,
+        done: Option<DateTime<Utc>>,
+        dead_letters: Option<DateTime<Utc>>,
+    ) -> Result<(u64, u64)> {
+        self.with_conn(move |conn| {
+            let context = "counting what a prune would remove";
+            let events: i64 = match done {
+                None => 0,
+                Some(cutoff) => conn
+                    .query_row(
+                        "SELECT COUNT(*) FROM inbox_events
+                         WHERE state = 'done' AND pruned_at IS NULL AND finished_at < ?1",
+                        [cutoff.timestamp_millis()],
+                        |row| row.get(0),
+                    )
+                    .map_err(Error::sqlite(context))?,
+            };
+            let dead: i64 = match dead_letters {
+                None => 0,
+                Some(cutoff) => conn
+                    .query_row(
+                        "SELECT COUNT(*) FROM inbox_dead_letters WHERE received_at < ?1",
+                        [cutoff.timestamp_millis()],
+                        |row| row.get(0),
+                    )
+                    .map_err(Error::sqlite(context))?,
+            };
+            Ok((events as u64, dead as u64))
+        })
+        .await
+    }
+
     pub(crate) async fn requeue(self: &Arc<Self>, provider: Provider, id: &str) -> Result<bool> {
         self.update_and_refresh(
             "re-queueing an event",
