@@ -99,6 +99,9 @@ impl RetentionPolicy {
     }
 }
 
+/// The cutoffs of done events and of dead letters (`None`: keep them all).
+type Cutoffs = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
 /// What a prune removed (or, for [`Inbox::prunable`], would remove).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
