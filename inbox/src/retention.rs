@@ -81,10 +81,7 @@ impl RetentionPolicy {
     }
 
     /// The cutoffs at `now`: what was finished or received before them goes.
-    fn cutoffs(
-        &self,
-        now: DateTime<Utc>,
-    ) -> Result<(Option<DateTime<Utc>>, Option<DateTime<Utc>>)> {
+    fn cutoffs(&self, now: DateTime<Utc>) -> Result<Cutoffs> {
         let cutoff = |period: Option<Duration>| -> Result<Option<DateTime<Utc>>> {
             period
                 .map(|p| {
