@@ -7,7 +7,8 @@ use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use kyc_webhooks::predictaid::{self, Secrets};
 use kyc_webhooks_inbox::{
-    DeadLetter, Inbox, Outcome as Stored, Provider as InboxProvider, State, StoredEvent,
+    DeadLetter, Inbox, Outcome as Stored, Provider as InboxProvider, RetentionPolicy, State,
+    StoredEvent,
 };
 use serde::Serialize;
 
@@ -77,6 +78,23 @@ enum InboxCommand {
         #[arg(long, value_enum)]
         provider: Option<Provider>,
     },
+    /// Prune what has been kept long enough: the bodies of done events
+    /// finished more than --older-than ago (their ids are kept, so that a
+    /// redelivery is still recognised), and with --dead-letters-older-than
+    /// the dead letters received before that. Pending and parked events are
+    /// never pruned.
+    #[command(after_help = EXIT_CODES)]
+    Prune {
+        /// Done events finished this long ago or more (e.g. 30d, 12h)
+        #[arg(long, value_name = "DURATION", value_parser = parse_period)]
+        older_than: std::time::Duration,
+        /// Also remove dead letters received this long ago or more (e.g. 90d)
+        #[arg(long, value_name = "DURATION", value_parser = parse_period)]
+        dead_letters_older_than: Option<std::time::Duration>,
+        /// Count what would be pruned, and prune nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Ingest the dead letters again with this version of the crate
     ///
     /// Those that now decode become events (and are handled by the workers);
@@ -126,8 +144,46 @@ pub fn run(args: InboxArgs) -> Outcome {
                 provider,
             } => requeue(&inbox, ids, all_parked, provider, args.json).await,
             InboxCommand::ReplayDeadLetters { secret } => replay(&inbox, &secret, args.json).await,
+            InboxCommand::Prune {
+                older_than,
+                dead_letters_older_than,
+                dry_run,
+            } => {
+                let mut policy = RetentionPolicy::new().done_after(older_than);
+                policy.dead_letters = dead_letters_older_than;
+                prune(&inbox, policy, dry_run, args.json).await
+            }
         }
     })
+}
+
+/// A period such as `30d`, `12h` or `90s` (humantime's syntax).
+fn parse_period(text: &str) -> Result<std::time::Duration, String> {
+    humantime::parse_duration(text.trim()).map_err(|e| format!("{e} (e.g. 30d, 12h, 15m)"))
+}
+
+async fn prune(inbox: &Inbox, policy: RetentionPolicy, dry_run: bool, as_json: bool) -> Outcome {
+    let pruned = if dry_run {
+        inbox.prunable(&policy).await
+    } else {
+        inbox.prune(policy).await
+    }
+    .map_err(failed("prune"))?;
+    if as_json {
+        let record = serde_json::json!({
+            "dry_run": dry_run,
+            "events": pruned.events,
+            "dead_letters": pruned.dead_letters,
+        });
+        print(&format!("{}\n", json(&record)));
+    } else {
+        let verb = if dry_run { "would prune" } else { "pruned" };
+        print(&format!(
+            "{verb}: {} done event bodies (ids kept), {} dead letters\n",
+            pruned.events, pruned.dead_letters
+        ));
+    }
+    Ok(0)
 }
 
 /// A database failure, as one line.

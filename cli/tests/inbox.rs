@@ -471,3 +471,73 @@ fn a_sqlite_inbox_that_does_not_exist_is_refused_unless_created() {
     assert_eq!(stats["dead_letters"], 0);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `inbox prune`: a dry run counts and changes nothing; the prune empties
+/// the done event's body (not the pending one's) and removes the dead
+/// letter; nothing is left for a second run; a period it cannot read is a
+/// usage error.
+#[test]
+fn prune_counts_in_a_dry_run_then_prunes_done_bodies_and_old_dead_letters() {
+    let (dir, url) = database();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let inbox = Inbox::open(&url).await.unwrap();
+        let mut second = testing::spektr::customer_status_changed();
+        second.id = "6879f8090e380801df2a3e9f".to_owned();
+        second.spektr_id = "another subject".to_owned();
+        let mut body =
+            serde_json::to_value(Batch::from(vec![testing::spektr::process_run_end(), second]))
+                .unwrap();
+        body["results"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({"id": "e3", "eventType": "step_init"}));
+        inbox
+            .ingest_spektr(serde_json::to_vec(&body).unwrap())
+            .await
+            .unwrap();
+        let handled = inbox
+            .handle_next(
+                &WorkerOptions::default(),
+                &Handler::new(|_| async { Ok::<(), String>(()) }),
+            )
+            .await
+            .unwrap();
+        assert_eq!(handled, kyc_webhooks_inbox::Handled::Done);
+    });
+    std::thread::sleep(Duration::from_millis(5));
+    let args = [
+        "prune",
+        "--older-than",
+        "0s",
+        "--dead-letters-older-than",
+        "0s",
+        "--json",
+    ];
+    let dry = ok_json(&inbox(&url, &[&args[..], &["--dry-run"]].concat()));
+    assert_eq!(
+        dry,
+        serde_json::json!({"dry_run": true, "events": 1, "dead_letters": 1})
+    );
+    let stats = ok_json(&inbox(&url, &["stats", "--json"]));
+    assert_eq!((&stats["done"], &stats["dead_letters"]), (&1.into(), &1.into()));
+    let pruned = ok_json(&inbox(&url, &args));
+    assert_eq!(
+        pruned,
+        serde_json::json!({"dry_run": false, "events": 1, "dead_letters": 1})
+    );
+    let again = ok_json(&inbox(&url, &args));
+    assert_eq!(
+        again,
+        serde_json::json!({"dry_run": false, "events": 0, "dead_letters": 0})
+    );
+    let stats = ok_json(&inbox(&url, &["stats", "--json"]));
+    assert_eq!(
+        (&stats["done"], &stats["pending"], &stats["dead_letters"]),
+        (&1.into(), &1.into(), &0.into()),
+        "the done event's row is kept"
+    );
+    let output = inbox(&url, &["prune", "--older-than", "30 fortnights"]);
+    assert_eq!(output.status.code(), Some(2));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

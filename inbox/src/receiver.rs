@@ -216,6 +216,24 @@ pub struct Config {
     /// never the webhook port. Off unless given.
     #[arg(long, env = "RECEIVER_METRICS_ADDR", value_name = "ADDR")]
     pub metrics_addr: Option<SocketAddr>,
+    /// Prune the bodies of done events this long after they were finished
+    /// (e.g. `30d`, `12h`), keeping their ids so that a redelivery is still
+    /// recognised; checked every --prune-every. Off unless given.
+    #[arg(long, env = "RECEIVER_RETAIN_DONE", value_name = "DURATION", value_parser = parse_period)]
+    pub retain_done: Option<Duration>,
+    /// Remove dead letters this long after they were received (e.g. `90d`).
+    /// Off unless given.
+    #[arg(long, env = "RECEIVER_RETAIN_DEAD_LETTERS", value_name = "DURATION", value_parser = parse_period)]
+    pub retain_dead_letters: Option<Duration>,
+    /// How often the receiver prunes, with --retain-done or
+    /// --retain-dead-letters (e.g. `15m`).
+    #[arg(long, env = "RECEIVER_PRUNE_EVERY", value_name = "DURATION", default_value = "15m", value_parser = parse_period)]
+    pub prune_every: Duration,
+}
+
+/// A period such as `30d`, `12h` or `90s` (humantime's syntax).
+pub(crate) fn parse_period(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text.trim()).map_err(|e| format!("{e} (e.g. 30d, 12h, 15m)"))
 }
 
 /// The largest body limit accepted, in bytes.
@@ -274,6 +292,9 @@ impl fmt::Debug for Config {
             .field("handler_sleep_ms", &self.handler_sleep_ms)
             .field("shutdown_timeout_secs", &self.shutdown_timeout_secs)
             .field("metrics_addr", &self.metrics_addr)
+            .field("retain_done", &self.retain_done)
+            .field("retain_dead_letters", &self.retain_dead_letters)
+            .field("prune_every", &self.prune_every)
             .finish()
     }
 }
@@ -1090,6 +1111,16 @@ pub async fn serve(config: Config) -> Result<(), String> {
     if let Some(addr) = config.metrics_addr {
         serve_metrics(addr, local, inbox.clone()).await?;
     }
+    if config.retain_done.is_some() || config.retain_dead_letters.is_some() {
+        let mut policy = crate::RetentionPolicy::new();
+        policy.done = config.retain_done;
+        policy.dead_letters = config.retain_dead_letters;
+        tokio::spawn(prune_periodically(
+            inbox.clone(),
+            policy,
+            config.prune_every.max(Duration::from_secs(1)),
+        ));
+    }
     let workers = (config.workers > 0).then(|| {
         inbox.run_workers(
             config.worker_options(),
@@ -1133,6 +1164,24 @@ pub async fn serve(config: Config) -> Result<(), String> {
     );
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Prunes with `policy` at start and then every `every`, logging what went
+/// (a failure is logged and tried again next time).
+async fn prune_periodically(inbox: Inbox, policy: crate::RetentionPolicy, every: Duration) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        match inbox.prune(policy.clone()).await {
+            Ok(pruned) => tracing::info!(
+                events = pruned.events,
+                dead_letters = pruned.dead_letters,
+                "pruned"
+            ),
+            Err(error) => tracing::warn!(%error, "pruning failed; trying again later"),
+        }
+    }
 }
 
 /// Installs the Prometheus recorder and serves `GET /metrics` with the health

@@ -1581,3 +1581,43 @@ async fn with_an_otlp_endpoint_the_handler_run_is_exported_as_a_span() {
         );
     }
 }
+
+/// `--retain-done 0s --prune-every 1s`: a handled event's body is pruned by
+/// the receiver on its own, and its redelivery is answered 200 and stored
+/// nothing new: the id is still recognised.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_receiver_prunes_handled_bodies_and_still_recognises_their_redelivery() {
+    let db = Db::sqlite();
+    let receiver = Receiver::start(
+        &db.url,
+        &[
+            "--workers",
+            "1",
+            "--retain-done",
+            "0s",
+            "--prune-every",
+            "1s",
+        ],
+    );
+    let inbox = Inbox::open(&db.url).await.unwrap();
+    let body = predictaid_event("evt_retained", "sess_r", 1_752_127_706_390);
+    let (status, _) = post_predictaid(&receiver.addr, &body).await.unwrap();
+    assert_eq!(status, 200);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let event = inbox
+            .event(Provider::PredictaId, "evt_retained")
+            .await
+            .unwrap()
+            .expect("stored");
+        if event.state == State::Done && event.body.is_empty() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never pruned: {event:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (status, _) = post_predictaid(&receiver.addr, &body).await.unwrap();
+    assert_eq!(status, 200);
+    let counts = inbox.counts().await.unwrap();
+    assert_eq!((counts.done, counts.pending, counts.running), (1, 0, 0));
+}
