@@ -20,7 +20,7 @@
 //!     testing::spektr::process_run_end(),
 //!     testing::spektr::customer_status_changed(),
 //! ]);
-//! batch.results[1].id = "686f58da3b9059f19eb2d0ff".to_owned();
+//! batch.results[1].id = "686f58da3b9059f19eb2d0ff".into();
 //! let body = serde_json::to_vec(&batch)?;
 //! assert_eq!(spektr::parse_batch(&body)?, batch);
 //!
@@ -147,9 +147,9 @@ pub mod spektr {
             "6867b8db50ffa326d667ac60",
         );
         data.step_type = Some("form".to_owned());
-        data.step_id = Some("686660b873833dea357e8702".to_owned());
+        data.step_id = Some("686660b873833dea357e8702".into());
         data.token = Some(token.to_owned());
-        data.spektr_id = Some("6867b8db50ffa326d667ac5f".to_owned());
+        data.spektr_id = Some("6867b8db50ffa326d667ac5f".into());
         data.loop_header = Some("Any header value".to_owned());
         data.loop_message = Some("Any loop message".to_owned());
         data.loop_url = Some(format!("https://actions.spektr.com/form?token={token}"));
@@ -224,7 +224,7 @@ pub mod spektr {
             "67ea79350b4c07c041a50d00",
             "open",
         );
-        data.process_id = Some("67ea79350b4c07c041a50db7".to_owned());
+        data.process_id = Some("67ea79350b4c07c041a50db7".into());
         event(
             "685bee5fc7097fb20c2d0690",
             "6867939d9a16445cb538a881",
@@ -241,7 +241,7 @@ pub mod spektr {
             "67eba62500dd50ed396deb0c",
             "ComplyAdvantage PEP Alert",
         );
-        data.user_id = Some("user_42".to_owned());
+        data.user_id = Some("user_42".into());
         event(
             "685bee5fc7097fb20c2d0693",
             "6867939d9a16445cb538a881",
@@ -253,9 +253,9 @@ pub mod spektr {
     /// A tag change by a process.
     fn tag(action: TagAction) -> CustomerTag {
         let mut data = CustomerTag::new(action);
-        data.tag_id = Some("tag_17".to_owned());
+        data.tag_id = Some("tag_17".into());
         data.tag_name = Some("high risk".to_owned());
-        data.process_id = Some("67ea79350b4c07c041a50db7".to_owned());
+        data.process_id = Some("67ea79350b4c07c041a50db7".into());
         data
     }
 
@@ -284,7 +284,7 @@ pub mod spektr {
     pub fn customer_status_change() -> Event {
         let mut data = CustomerStatusChange::new(CustomerStatus::Approved, "Acme Trading Ltd");
         data.old_status = Some(CustomerStatus::Pending);
-        data.process_id = Some("6863946a7addd2ed37a96af8".to_owned());
+        data.process_id = Some("6863946a7addd2ed37a96af8".into());
         data.process_name = Some("KYB onboarding".to_owned());
         Event::new(
             "6879f8090e380801df2a3e90",
@@ -298,10 +298,10 @@ pub mod spektr {
     /// to approved.
     pub fn customer_status_changed() -> Event {
         let mut method = Method::new(MethodType::Process);
-        method.process_id = Some("6863946a7addd2ed37a96af8".to_owned());
+        method.process_id = Some("6863946a7addd2ed37a96af8".into());
         let mut data = CustomerStatusChanged::new(CustomerStatus::Approved, method);
         data.old_status = Some(CustomerStatus::Pending);
-        data.spektr_id = Some("68777232009ac594ff34644f".to_owned());
+        data.spektr_id = Some("68777232009ac594ff34644f".into());
         event(
             "6879f8090e380801df2a3e92",
             "68777232009ac594ff34644f",
@@ -314,12 +314,12 @@ pub mod spektr {
     /// older one.
     pub fn customer_duplicate_detection() -> Event {
         let mut records = CustomerDuplicateData::new();
-        records.new_record_id = Some("68416db4aec0b0c8bd26d5fb".to_owned());
-        records.old_record_id = Some("686cc916dab2db293799a2c3".to_owned());
+        records.new_record_id = Some("68416db4aec0b0c8bd26d5fb".into());
+        records.old_record_id = Some("686cc916dab2db293799a2c3".into());
         let mut data = CustomerDuplicateDetection::new(records);
-        data.process_id = Some("67d1301295adc080b6a01719".to_owned());
-        data.context_id = Some("68416db4aec0b0c8bd26d5fc".to_owned());
-        data.spektr_id = Some("686cc916dab2db293799a2c3".to_owned());
+        data.process_id = Some("67d1301295adc080b6a01719".into());
+        data.context_id = Some("68416db4aec0b0c8bd26d5fc".into());
+        data.spektr_id = Some("686cc916dab2db293799a2c3".into());
         event(
             "68416dd53ed4ba72512d7a70",
             "686cc916dab2db293799a2c3",
@@ -385,7 +385,7 @@ pub mod spektr {
     /// `client_record_sync`: a HubSpot contact synced.
     pub fn client_record_sync() -> Event {
         let mut data = ClientRecordSync::new(millis(1745996225915), "hubspot", "hubspot contacts");
-        data.spektr_id = Some("6811c9318c21029ae05832bd".to_owned());
+        data.spektr_id = Some("6811c9318c21029ae05832bd".into());
         event(
             "6811c9c1516c28952cfb5fc3",
             "6811c9318c21029ae05832bd",
@@ -517,9 +517,9 @@ pub mod predictaid {
     /// `session.completed`: that session completed.
     pub fn session_completed() -> Event {
         let mut data = SessionCompleted::new();
-        data.customer_id = Some("cust_456".to_owned());
-        data.flow_id = Some("flow_789".to_owned());
-        data.flow_version_id = Some("ver_001".to_owned());
+        data.customer_id = Some("cust_456".into());
+        data.flow_id = Some("flow_789".into());
+        data.flow_version_id = Some("ver_001".into());
         data.final_status = Some(SessionStatus::Completed);
         event(
             "evt_e7d99a8390d6152a793ebdcd",
@@ -547,7 +547,7 @@ pub mod predictaid {
     /// replacing `ver_001`.
     pub fn flow_version_published() -> Event {
         let mut data = FlowVersionPublished::new("flow_789", "ver_002", "user_123");
-        data.previous_blue_version_id = Some("ver_001".to_owned());
+        data.previous_blue_version_id = Some("ver_001".into());
         event(
             "evt_2543fa2356d20fb87e141e69",
             "2026-03-24T09:15:02.480Z",

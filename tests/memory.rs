@@ -315,7 +315,7 @@ fn peak_heap_of_16_mib_of_the_documented_samples_is_at_most_16x_the_body() {
         .collect();
     let (body, count) = batch_of(|i| {
         let mut event = samples[i % samples.len()].clone();
-        event.id = format!("evt{i:08}");
+        event.id = format!("evt{i:08}").into();
         serde_json::to_string(&event).unwrap()
     });
     let (lenient, strict) = measure("documented samples", &body);

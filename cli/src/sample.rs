@@ -213,8 +213,8 @@ fn spektr_samples(event_type: spektr::EventType, options: &Options) -> Vec<spekt
     (0..options.count)
         .map(|index| {
             let mut event = testing::spektr::sample(event_type);
-            let base = options.id.clone().unwrap_or_else(|| event.id.clone());
-            event.id = nth_id(&base, index);
+            let base = options.id.as_deref().unwrap_or(&event.id);
+            event.id = nth_id(base, index).into();
             if options.now {
                 event.timestamp = chrono::Utc::now();
             }
@@ -236,7 +236,7 @@ fn predictaid_sample(
     }
     let mut event = testing::predictaid::sample(event_type);
     if let Some(id) = &options.id {
-        event.id = id.clone();
+        event.id = id.into();
     }
     if options.now {
         event.occurred_at = chrono::Utc::now();

@@ -63,7 +63,7 @@ fn fill(url: &str) {
         let inbox = Inbox::open(url).await.unwrap();
         let first = testing::spektr::process_run_end();
         let mut second = testing::spektr::customer_status_changed();
-        second.id = "6879f8090e380801df2a3e9f".to_owned();
+        second.id = "6879f8090e380801df2a3e9f".into();
         let mut body = serde_json::to_value(Batch::from(vec![first, second])).unwrap();
         let broken = serde_json::json!({"id": "e3", "spektrId": "s1", "eventType": "step_init",
                                         "timestamp": 1, "data": {"processId": 7}});

@@ -26,9 +26,9 @@ pub(crate) fn spektr_event(raw: &[u8]) -> Result<(spektr::Event, Meta), kyc_webh
 /// What the inbox stores beside a Spektr event's text.
 pub(crate) fn spektr_meta(event: &spektr::Event) -> Meta {
     Meta {
-        id: event.id.clone(),
+        id: event.id.as_str().to_owned(),
         type_name: event.type_name().to_owned(),
-        subject: event.spektr_id.clone(),
+        subject: event.spektr_id.as_str().to_owned(),
         occurred_at: event.timestamp,
     }
 }
@@ -45,9 +45,9 @@ pub(crate) fn predictaid_event(
 /// What the inbox stores beside a PredictaID event's text.
 pub(crate) fn predictaid_meta(event: &predictaid::Event) -> Meta {
     Meta {
-        id: event.id.clone(),
+        id: event.id.as_str().to_owned(),
         type_name: event.type_name().to_owned(),
-        subject: event.aggregate_id.clone(),
+        subject: event.aggregate_id.as_str().to_owned(),
         occurred_at: event.occurred_at,
     }
 }

@@ -1,5 +1,6 @@
 //! `customer.identified`: an anonymous customer was linked to a profile.
 
+use super::ids::*;
 use crate::wire::enums::open_enum;
 use crate::wire::record::record;
 
@@ -17,9 +18,9 @@ record! {
     pub struct CustomerIdentified {
         required {
             /// The anonymous customer record (`anonymousCustomerId`).
-            anonymous_customer_id: String = "anonymousCustomerId",
+            anonymous_customer_id: CustomerId = "anonymousCustomerId",
             /// The identified customer it was linked to (`targetCustomerId`).
-            target_customer_id: String = "targetCustomerId",
+            target_customer_id: CustomerId = "targetCustomerId",
             /// How it was resolved (`resolutionType`).
             resolution_type: ResolutionType = "resolutionType",
         }

@@ -85,15 +85,15 @@ payloads! {
 #[non_exhaustive]
 pub struct Event {
     /// The event's unique ID (`id`): deduplicate retried deliveries on it.
-    pub id: String,
+    pub id: EventId,
     /// When the event happened (`occurredAt`, RFC 3339 on the wire).
     pub occurred_at: DateTime<Utc>,
     /// The company (PredictaID customer account) the event belongs to (`companyId`).
-    pub company_id: String,
+    pub company_id: CompanyId,
     /// The kind of object the event is about (`aggregateType`).
     pub aggregate_type: AggregateType,
     /// The ID of that object (`aggregateId`).
-    pub aggregate_id: String,
+    pub aggregate_id: AggregateId,
     /// The `type` and its typed `data`.
     pub data: Payload,
     /// The envelope version (`version`), e.g. `v1`.
@@ -110,11 +110,11 @@ impl Event {
     /// An event with `version` `v1` (the only documented version) and no extra
     /// fields; the type is the payload's.
     pub fn new(
-        id: impl Into<String>,
+        id: impl Into<EventId>,
         occurred_at: DateTime<Utc>,
-        company_id: impl Into<String>,
+        company_id: impl Into<CompanyId>,
         aggregate_type: AggregateType,
-        aggregate_id: impl Into<String>,
+        aggregate_id: impl Into<AggregateId>,
         data: Payload,
     ) -> Self {
         Event {
@@ -242,7 +242,7 @@ impl<'de> Visitor<'de> for EventVisitor {
         let mut extra = Extra::new();
         while let Some(key) = map.next_field()? {
             match key.as_str() {
-                "id" => set_once(&mut id, "id", map.next_value::<String>()?)?,
+                "id" => set_once(&mut id, "id", map.next_value::<EventId>()?)?,
                 "type" => {
                     let name = map.next_value::<Key<'de>>()?;
                     map.note_type(&name);
@@ -250,14 +250,16 @@ impl<'de> Visitor<'de> for EventVisitor {
                     set_once(&mut type_name, "type", (name, known))?;
                 }
                 "occurredAt" => set_once(&mut occurred_at, "occurredAt", map.next_value()?)?,
-                "companyId" => set_once(&mut company_id, "companyId", map.next_value::<String>()?)?,
+                "companyId" => {
+                    set_once(&mut company_id, "companyId", map.next_value::<CompanyId>()?)?
+                }
                 "aggregateType" => {
                     set_once(&mut aggregate_type, "aggregateType", map.next_value()?)?
                 }
                 "aggregateId" => set_once(
                     &mut aggregate_id,
                     "aggregateId",
-                    map.next_value::<String>()?,
+                    map.next_value::<AggregateId>()?,
                 )?,
                 "version" => set_once(&mut version, "version", map.next_value::<String>()?)?,
                 "data" => {

@@ -1,5 +1,6 @@
 //! `flow.version.published`: a flow version went live.
 
+use super::ids::*;
 use crate::wire::record::record;
 
 record! {
@@ -8,16 +9,16 @@ record! {
     pub struct FlowVersionPublished {
         required {
             /// The flow (`flowId`).
-            flow_id: String = "flowId",
+            flow_id: FlowId = "flowId",
             /// The version now live (`publishedVersionId`).
-            published_version_id: String = "publishedVersionId",
+            published_version_id: FlowVersionId = "publishedVersionId",
             /// Who published it (`publishedBy`).
-            published_by: String = "publishedBy",
+            published_by: UserId = "publishedBy",
         }
         optional {
             /// The version that was live before (`previousBlueVersionId`); optional,
             /// since a flow's first publication has none.
-            previous_blue_version_id: String = "previousBlueVersionId",
+            previous_blue_version_id: FlowVersionId = "previousBlueVersionId",
         }
     }
 }

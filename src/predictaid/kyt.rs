@@ -1,5 +1,6 @@
 //! KYT (know your transaction) events: `kyt.transaction.*`.
 
+use super::ids::*;
 use crate::wire::enums::open_enum;
 use crate::wire::record::record;
 
@@ -19,7 +20,7 @@ record! {
     pub struct KytTransactionQueued {
         required {
             /// The transaction (`transactionId`).
-            transaction_id: String = "transactionId",
+            transaction_id: TransactionId = "transactionId",
             /// Its status, e.g. `QUEUED` (`status`).
             status: TransactionStatus = "status",
         }
@@ -33,9 +34,9 @@ record! {
     pub struct KytTransactionReprocessRequested {
         required {
             /// The transaction (`transactionId`).
-            transaction_id: String = "transactionId",
+            transaction_id: TransactionId = "transactionId",
             /// Who asked for it (`requestedBy`).
-            requested_by: String = "requestedBy",
+            requested_by: UserId = "requestedBy",
         }
         optional {}
     }
@@ -47,7 +48,7 @@ record! {
     pub struct KytTransactionPipelineCompleted {
         required {
             /// The transaction (`transactionId`).
-            transaction_id: String = "transactionId",
+            transaction_id: TransactionId = "transactionId",
             /// Its status, e.g. `COMPLETED` (`status`).
             status: TransactionStatus = "status",
             /// How many alerts the pipeline raised (`alertCount`).
@@ -63,7 +64,7 @@ record! {
     pub struct KytTransactionDeadLettered {
         required {
             /// The transaction (`transactionId`).
-            transaction_id: String = "transactionId",
+            transaction_id: TransactionId = "transactionId",
             /// Why it failed (`reason`).
             reason: String = "reason",
         }

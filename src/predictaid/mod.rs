@@ -36,6 +36,7 @@
 mod customer;
 mod event;
 mod flow;
+mod ids;
 mod kyt;
 mod session;
 mod summary;
@@ -48,6 +49,7 @@ pub use crate::UnknownPayload;
 pub use customer::*;
 pub use event::{AggregateType, Event, EventType, Payload};
 pub use flow::*;
+pub use ids::*;
 pub use kyt::*;
 pub use session::*;
 #[cfg(feature = "verify")]

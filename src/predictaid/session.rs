@@ -1,5 +1,6 @@
 //! Session events: `session.created`, `session.completed`.
 
+use super::ids::*;
 use crate::wire::enums::open_enum;
 use crate::wire::record::record;
 
@@ -18,13 +19,13 @@ record! {
     pub struct SessionCreated {
         required {
             /// The customer the session is for (`customerId`).
-            customer_id: String = "customerId",
+            customer_id: CustomerId = "customerId",
             /// The flow the session runs (`flowId`).
-            flow_id: String = "flowId",
+            flow_id: FlowId = "flowId",
             /// The version of that flow (`flowVersionId`).
-            flow_version_id: String = "flowVersionId",
+            flow_version_id: FlowVersionId = "flowVersionId",
             /// The client application that created the session (`clientAppId`).
-            client_app_id: String = "clientAppId",
+            client_app_id: ClientAppId = "clientAppId",
             /// The session's status, e.g. `PENDING` (`status`).
             status: SessionStatus = "status",
         }
@@ -41,11 +42,11 @@ record! {
         required {}
         optional {
             /// The customer the session was for (`customerId`).
-            customer_id: String = "customerId",
+            customer_id: CustomerId = "customerId",
             /// The flow the session ran (`flowId`).
-            flow_id: String = "flowId",
+            flow_id: FlowId = "flowId",
             /// The version of that flow (`flowVersionId`).
-            flow_version_id: String = "flowVersionId",
+            flow_version_id: FlowVersionId = "flowVersionId",
             /// The session's final status, e.g. `COMPLETED` (`finalStatus`).
             final_status: SessionStatus = "finalStatus",
         }

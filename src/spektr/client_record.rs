@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::ids::*;
 use crate::wire::record::record;
 
 record! {
@@ -18,7 +19,7 @@ record! {
         }
         optional {
             /// The customer's ID, repeated (`spektr_id`; in Spektr's sample only).
-            spektr_id: String = "spektr_id",
+            spektr_id: SpektrId = "spektr_id",
         }
     }
 }

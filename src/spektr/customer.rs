@@ -2,6 +2,7 @@
 
 use crate::RawJson;
 
+use super::ids::*;
 use crate::wire::enums::open_enum;
 use crate::wire::record::record;
 
@@ -51,13 +52,13 @@ record! {
         }
         optional {
             /// Tag ID (`tagId`; documented, but absent from Spektr's own sample).
-            tag_id: String = "tagId",
+            tag_id: TagId = "tagId",
             /// Tag name, if present (`tagName`).
             tag_name: String = "tagName",
             /// The user who added or removed the tag; may be null (`userId`).
-            user_id: String = "userId",
+            user_id: UserId = "userId",
             /// The process that added or removed the tag; may be null (`processId`).
-            process_id: String = "processId",
+            process_id: ProcessId = "processId",
             /// Associated reference, if present (`reference`).
             reference: String = "reference",
         }
@@ -84,9 +85,9 @@ record! {
             /// first status).
             old_status: CustomerStatus = "oldStatus",
             /// The user who changed the status, if a user did (`userId`).
-            user_id: String = "userId",
+            user_id: UserId = "userId",
             /// The process that changed the status, if a process did (`processId`).
-            process_id: String = "processId",
+            process_id: ProcessId = "processId",
             /// Name of that process (`processName`).
             process_name: String = "processName",
         }
@@ -102,9 +103,9 @@ record! {
         }
         optional {
             /// The process that made the change, when `type` is `process` (`processId`).
-            process_id: String = "processId",
+            process_id: ProcessId = "processId",
             /// The user who made the change, when `type` is `user` (`userId`).
-            user_id: String = "userId",
+            user_id: UserId = "userId",
         }
     }
 }
@@ -124,7 +125,7 @@ record! {
             /// first status).
             old_status: CustomerStatus = "oldStatus",
             /// The customer's ID, repeated (`spektr_id`; in Spektr's sample only).
-            spektr_id: String = "spektr_id",
+            spektr_id: SpektrId = "spektr_id",
         }
     }
 }
@@ -139,13 +140,13 @@ record! {
         }
         optional {
             /// ID of the process (`processId`).
-            process_id: String = "processId",
+            process_id: ProcessId = "processId",
             /// ID of the execution context (`contextId`).
-            context_id: String = "contextId",
+            context_id: ContextId = "contextId",
             /// Associated reference, if present (`reference`).
             reference: String = "reference",
             /// Related customer ID, if present (`spektr_id`).
-            spektr_id: String = "spektr_id",
+            spektr_id: SpektrId = "spektr_id",
         }
     }
 }
@@ -156,9 +157,9 @@ record! {
         required {}
         optional {
             /// The `spektrId` of the new record (`newRecordId`).
-            new_record_id: String = "newRecordId",
+            new_record_id: SpektrId = "newRecordId",
             /// The `spektrId` of the old record (`oldRecordId`).
-            old_record_id: String = "oldRecordId",
+            old_record_id: SpektrId = "oldRecordId",
         }
     }
 }
@@ -204,7 +205,7 @@ record! {
     pub struct FieldChange {
         required {
             /// The ID of the field that changed (`fieldId`).
-            field_id: String = "fieldId",
+            field_id: FieldId = "fieldId",
         }
         optional {
             /// The field's value before the change (`oldValue`).

@@ -39,12 +39,12 @@ use crate::{Extra, Provider};
 #[non_exhaustive]
 pub struct Event {
     /// The event's ID (`id`): the key to deduplicate retried deliveries on.
-    pub id: String,
+    pub id: EventId,
     /// The end-user (customer) the event is about (`spektrId`).
-    pub spektr_id: String,
+    pub spektr_id: SpektrId,
     /// The workspace (`workspaceId`); absent from the deprecated
     /// `customer_status_change`.
-    pub workspace_id: Option<String>,
+    pub workspace_id: Option<WorkspaceId>,
     /// When the event was created (`timestamp`, epoch milliseconds on the wire).
     pub timestamp: DateTime<Utc>,
     /// The `eventType` and its typed `data`.
@@ -69,8 +69,8 @@ impl Event {
     /// assert_eq!(event.event_type(), Some(EventType::AlertResolved));
     /// ```
     pub fn new(
-        id: impl Into<String>,
-        spektr_id: impl Into<String>,
+        id: impl Into<EventId>,
+        spektr_id: impl Into<SpektrId>,
         timestamp: DateTime<Utc>,
         data: Payload,
     ) -> Self {
@@ -85,7 +85,7 @@ impl Event {
     }
 
     /// Sets `workspace_id`.
-    pub fn with_workspace_id(mut self, workspace_id: impl Into<String>) -> Self {
+    pub fn with_workspace_id(mut self, workspace_id: impl Into<WorkspaceId>) -> Self {
         self.workspace_id = Some(workspace_id.into());
         self
     }
@@ -203,15 +203,15 @@ impl<'de> Visitor<'de> for EventVisitor {
         let mut map = Fields::new(map);
         let mut id = None;
         let mut spektr_id = None;
-        let mut workspace_id: Option<Option<String>> = None;
+        let mut workspace_id: Option<Option<WorkspaceId>> = None;
         let mut timestamp = None;
         let mut event_type: Option<(Key<'de>, Option<EventType>)> = None;
         let mut data = None;
         let mut extra = Extra::new();
         while let Some(key) = map.next_field()? {
             match key.as_str() {
-                "id" => set_once(&mut id, "id", map.next_value::<String>()?)?,
-                "spektrId" => set_once(&mut spektr_id, "spektrId", map.next_value::<String>()?)?,
+                "id" => set_once(&mut id, "id", map.next_value::<EventId>()?)?,
+                "spektrId" => set_once(&mut spektr_id, "spektrId", map.next_value::<SpektrId>()?)?,
                 "workspaceId" => set_once(&mut workspace_id, "workspaceId", map.next_value()?)?,
                 "timestamp" => {
                     set_once(&mut timestamp, "timestamp", map.next_value::<Millis>()?.0)?

@@ -1,5 +1,6 @@
 //! Ownership AI events: `ownership_ai_created`, `ownership_ai_added_owner`.
 
+use super::ids::*;
 use crate::wire::record::record;
 
 record! {
@@ -7,9 +8,9 @@ record! {
     pub struct OwnershipAiCreated {
         required {
             /// The ID of the parent customer (`parentId`).
-            parent_id: String = "parentId",
+            parent_id: SpektrId = "parentId",
             /// The ID of the end-user related to this event (`spektr_id`).
-            spektr_id: String = "spektr_id",
+            spektr_id: SpektrId = "spektr_id",
         }
         optional {}
     }
@@ -21,9 +22,9 @@ record! {
     pub struct OwnershipAiAddedOwner {
         required {
             /// The ID of the child customer that was discovered (`childId`).
-            child_id: String = "childId",
+            child_id: SpektrId = "childId",
             /// The ID of the end-user related to this event (`spektr_id`).
-            spektr_id: String = "spektr_id",
+            spektr_id: SpektrId = "spektr_id",
         }
         optional {}
     }

@@ -2,6 +2,7 @@
 
 use serde_json::Number;
 
+use super::ids::*;
 use crate::spektr::CustomerStatus;
 use crate::wire::record::record;
 
@@ -14,9 +15,9 @@ record! {
             /// Name of the process (`processName`).
             process_name: String = "processName",
             /// ID of the process (`processId`).
-            process_id: String = "processId",
+            process_id: ProcessId = "processId",
             /// ID of the run (`contextId`).
-            context_id: String = "contextId",
+            context_id: ContextId = "contextId",
         }
         optional {
             /// The token associated with this process run (`token`).
@@ -24,9 +25,9 @@ record! {
             /// Value passed to the onboarding process through a query parameter (`reference`).
             reference: String = "reference",
             /// Set when the process was triggered by another process (`parentProcessId`).
-            parent_process_id: String = "parentProcessId",
+            parent_process_id: ProcessId = "parentProcessId",
             /// Set when the triggering process is linked to a UBO block (`parentSpektrId`).
-            parent_spektr_id: String = "parentSpektrId",
+            parent_spektr_id: SpektrId = "parentSpektrId",
         }
     }
 }
@@ -43,25 +44,25 @@ record! {
             /// Name of the process (`processName`).
             process_name: String = "processName",
             /// ID of the process (`processId`).
-            process_id: String = "processId",
+            process_id: ProcessId = "processId",
             /// ID of the run (`contextId`).
-            context_id: String = "contextId",
+            context_id: ContextId = "contextId",
         }
         optional {
             /// Type of the step that was initiated, e.g. `form` or `ownershipTreeForm` (`stepType`).
             step_type: String = "stepType",
             /// ID of the step that was initiated (`stepId`).
-            step_id: String = "stepId",
+            step_id: StepId = "stepId",
             /// The token associated with this process run (`token`).
             token: String = "token",
             /// Value passed to the onboarding process through a query parameter (`reference`).
             reference: String = "reference",
             /// ID of the client related to this event (`spektr_id`).
-            spektr_id: String = "spektr_id",
+            spektr_id: SpektrId = "spektr_id",
             /// Set when the process was triggered by another process (`parentProcessId`).
-            parent_process_id: String = "parentProcessId",
+            parent_process_id: ProcessId = "parentProcessId",
             /// Set when the triggering process is linked to a UBO block (`parentSpektrId`).
-            parent_spektr_id: String = "parentSpektrId",
+            parent_spektr_id: SpektrId = "parentSpektrId",
             /// Header set in the loop settings (`loopHeader`).
             loop_header: String = "loopHeader",
             /// Message set in the loop settings (`loopMessage`).
@@ -86,14 +87,14 @@ record! {
             /// Name of the process (`processName`).
             process_name: String = "processName",
             /// ID of the process (`processId`).
-            process_id: String = "processId",
+            process_id: ProcessId = "processId",
             /// The customer's status after the run (`customerStatus`).
             customer_status: CustomerStatus = "customerStatus",
             /// Score of the process run, or 0 (`score`). Kept as a JSON number so
             /// that `0` stays `0` and `12.5` stays `12.5`; use `as_f64`/`as_i64`.
             score: Number = "score",
             /// ID of the execution of the process (`contextId`).
-            context_id: String = "contextId",
+            context_id: ContextId = "contextId",
             /// The customer's tags (`tags`).
             tags: Vec<Tag> = "tags" as list,
         }

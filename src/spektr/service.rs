@@ -1,5 +1,6 @@
 //! `service_run`: a response from a third-party service arrived.
 
+use super::ids::*;
 use crate::wire::record::record;
 use crate::RawJson;
 
@@ -12,11 +13,11 @@ record! {
             /// Type of the step (`stepType`).
             step_type: String = "stepType",
             /// ID of the step (`stepId`).
-            step_id: String = "stepId",
+            step_id: StepId = "stepId",
             /// ID of the process run (`contextId`).
-            context_id: String = "contextId",
+            context_id: ContextId = "contextId",
             /// ID of the process (`processId`).
-            process_id: String = "processId",
+            process_id: ProcessId = "processId",
             /// Name of the process (`processName`).
             process_name: String = "processName",
             /// Type of process, e.g. `risk`, `monitoring`, `onboarding` (`processType`).

@@ -1,5 +1,6 @@
 //! Form steps of the skyhub form editor: `step_init`, `step_submit`.
 
+use super::ids::*;
 use crate::wire::record::record;
 
 record! {
@@ -12,11 +13,11 @@ record! {
             /// Name of the process (`processName`).
             process_name: String = "processName",
             /// ID of the process (`processId`).
-            process_id: String = "processId",
+            process_id: ProcessId = "processId",
             /// ID of the execution of the process (`contextId`).
-            context_id: String = "contextId",
+            context_id: ContextId = "contextId",
             /// ID of the step (`stepId`).
-            step_id: String = "stepId",
+            step_id: StepId = "stepId",
             /// Type of the step, `form` or `ownershipTreeForm` (`stepType`).
             step_type: String = "stepType",
         }

@@ -24,6 +24,7 @@ use crate::RawJson;
 
 pub(crate) mod budget;
 pub(crate) mod enums;
+pub(crate) mod id;
 pub(crate) mod path;
 pub(crate) mod payload;
 pub(crate) mod record;

@@ -7,7 +7,7 @@
 //!     pub struct Example {
 //!         required {
 //!             /// Docs.
-//!             process_id: String = "processId",
+//!             process_id: ProcessId = "processId",
 //!             /// Docs.
 //!             last_synced_at: DateTime<Utc> = "lastSyncedAt" as millis,
 //!         }
