@@ -483,11 +483,13 @@ fn prune_counts_in_a_dry_run_then_prunes_done_bodies_and_old_dead_letters() {
     runtime.block_on(async {
         let inbox = Inbox::open(&url).await.unwrap();
         let mut second = testing::spektr::customer_status_changed();
-        second.id = "6879f8090e380801df2a3e9f".to_owned();
-        second.spektr_id = "another subject".to_owned();
-        let mut body =
-            serde_json::to_value(Batch::from(vec![testing::spektr::process_run_end(), second]))
-                .unwrap();
+        second.id = "6879f8090e380801df2a3e9f".into();
+        second.spektr_id = "another subject".into();
+        let mut body = serde_json::to_value(Batch::from(vec![
+            testing::spektr::process_run_end(),
+            second,
+        ]))
+        .unwrap();
         body["results"]
             .as_array_mut()
             .unwrap()
@@ -520,7 +522,10 @@ fn prune_counts_in_a_dry_run_then_prunes_done_bodies_and_old_dead_letters() {
         serde_json::json!({"dry_run": true, "events": 1, "dead_letters": 1})
     );
     let stats = ok_json(&inbox(&url, &["stats", "--json"]));
-    assert_eq!((&stats["done"], &stats["dead_letters"]), (&1.into(), &1.into()));
+    assert_eq!(
+        (&stats["done"], &stats["dead_letters"]),
+        (&1.into(), &1.into())
+    );
     let pruned = ok_json(&inbox(&url, &args));
     assert_eq!(
         pruned,
