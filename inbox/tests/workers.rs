@@ -278,10 +278,21 @@ async fn the_migration_indexes_the_subjects_of_events_already_stored(db: &Db) {
     );
     drop(inbox);
     // Back to the schema before 0003_claims, as a database written by the
-    // previous release.
+    // previous release: 0004_operations undone first.
     if db.is_postgres() {
         db.execute(
-            "DROP TRIGGER inbox_events_wake_subjects ON inbox_events;
+            "DROP TRIGGER inbox_tally_events_stored ON inbox_events;
+             DROP TRIGGER inbox_tally_events_moved ON inbox_events;
+             DROP TRIGGER inbox_tally_events_removed ON inbox_events;
+             DROP TRIGGER inbox_tally_dead_letters_stored ON inbox_dead_letters;
+             DROP TRIGGER inbox_tally_dead_letters_removed ON inbox_dead_letters;
+             DROP FUNCTION inbox_tally_events(), inbox_tally_dead_letters(), inbox_fold_tallies();
+             DROP TABLE inbox_tallies, inbox_tally_changes;
+             DROP INDEX inbox_events_pending_by_received, inbox_events_prunable,
+                 inbox_dead_letters_by_received;
+             ALTER TABLE inbox_events DROP COLUMN content_sha256, DROP COLUMN pruned_at;
+             DELETE FROM inbox_migrations WHERE version = 4;
+             DROP TRIGGER inbox_events_wake_subjects ON inbox_events;
              DROP FUNCTION inbox_events_wake_subjects(), inbox_fold_wakeups(INTEGER),
                  inbox_refresh_subject(TEXT, TEXT);
              DROP TABLE inbox_subjects, inbox_wakeups;
@@ -291,7 +302,19 @@ async fn the_migration_indexes_the_subjects_of_events_already_stored(db: &Db) {
         .await;
     } else {
         db.execute(
-            "DROP TRIGGER inbox_events_enter_subject;
+            "DROP TRIGGER inbox_tally_event_stored;
+             DROP TRIGGER inbox_tally_event_moved;
+             DROP TRIGGER inbox_tally_event_removed;
+             DROP TRIGGER inbox_tally_dead_letter_stored;
+             DROP TRIGGER inbox_tally_dead_letter_removed;
+             DROP TABLE inbox_tallies;
+             DROP INDEX inbox_events_pending_by_received;
+             DROP INDEX inbox_events_prunable;
+             DROP INDEX inbox_dead_letters_by_received;
+             ALTER TABLE inbox_events DROP COLUMN content_sha256;
+             ALTER TABLE inbox_events DROP COLUMN pruned_at;
+             DELETE FROM inbox_migrations WHERE version = 4;
+             DROP TRIGGER inbox_events_enter_subject;
              DROP TABLE inbox_subjects;
              ALTER TABLE inbox_events DROP COLUMN lease_epoch;
              DELETE FROM inbox_migrations WHERE version = 3;",
