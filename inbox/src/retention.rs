@@ -120,26 +120,14 @@ impl Inbox {
         let batch = i64::from(policy.batch_size.max(1));
         let mut pruned = Pruned::default();
         if let Some(cutoff) = done {
-            loop {
-                let n = self.backend.prune_done(cutoff, batch).await?;
-                pruned.events += n;
-                crate::metrics::pruned("events", n);
-                if n < batch as u64 {
-                    break;
-                }
-                tokio::time::sleep(policy.pause).await;
-            }
+            pruned.events =
+                in_batches(&policy, "events", || self.backend.prune_done(cutoff, batch)).await?;
         }
         if let Some(cutoff) = dead_letters {
-            loop {
-                let n = self.backend.prune_dead_letters(cutoff, batch).await?;
-                pruned.dead_letters += n;
-                crate::metrics::pruned("dead_letters", n);
-                if n < batch as u64 {
-                    break;
-                }
-                tokio::time::sleep(policy.pause).await;
-            }
+            pruned.dead_letters = in_batches(&policy, "dead_letters", || {
+                self.backend.prune_dead_letters(cutoff, batch)
+            })
+            .await?;
         }
         Ok(pruned)
     }
@@ -153,5 +141,29 @@ impl Inbox {
             events,
             dead_letters,
         })
+    }
+}
+
+/// Runs `batch` until it removes fewer than a full batch, pausing between
+/// two; counts what went (in total, and in the metrics under `kind`).
+async fn in_batches<F, Fut>(
+    policy: &RetentionPolicy,
+    kind: &'static str,
+    mut batch: F,
+) -> Result<u64>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<u64>>,
+{
+    let full = u64::from(policy.batch_size.max(1));
+    let mut total = 0;
+    loop {
+        let n = batch().await?;
+        total += n;
+        crate::metrics::pruned(kind, n);
+        if n < full {
+            return Ok(total);
+        }
+        tokio::time::sleep(policy.pause).await;
     }
 }
