@@ -23,6 +23,8 @@
 //! cargo run --release -p kyc-webhooks-inbox --features receiver --example load -- --backlog 500000 --workers 1 sqlite
 //! ```
 
+mod common;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -385,22 +387,9 @@ async fn main() {
             let _ = std::fs::remove_dir_all(&dir);
         } else {
             // A fresh schema, dropped afterwards.
-            let schema = format!("kyc_inbox_load_{}", std::process::id());
-            let (admin, connection) = tokio_postgres::connect(&target, tokio_postgres::NoTls)
-                .await
-                .expect("connecting to PostgreSQL");
-            tokio::spawn(connection);
-            admin
-                .batch_execute(&format!("CREATE SCHEMA {schema}"))
-                .await
-                .unwrap();
-            let separator = if target.contains('?') { '&' } else { '?' };
-            let url = format!("{target}{separator}options=-csearch_path%3D{schema}");
-            bench("PostgreSQL", &url, &args).await;
-            admin
-                .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
-                .await
-                .unwrap();
+            let schema = common::Schema::create(&target, "kyc_inbox_load").await;
+            bench("PostgreSQL", &schema.url, &args).await;
+            schema.drop_now().await;
         }
     }
 }

@@ -9,6 +9,8 @@
 //! cargo run --release -p kyc-webhooks-inbox --example scrape -- --events 1000000 sqlite postgres://root@127.0.0.1:5432/test
 //! ```
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use clap::Parser;
@@ -98,22 +100,9 @@ async fn main() {
             measure("SQLite", &url, args.events).await;
             let _ = std::fs::remove_dir_all(&dir);
         } else {
-            let schema = format!("kyc_inbox_scrape_{}", std::process::id());
-            let (admin, connection) = tokio_postgres::connect(target, tokio_postgres::NoTls)
-                .await
-                .expect("connecting to PostgreSQL");
-            tokio::spawn(connection);
-            admin
-                .batch_execute(&format!("CREATE SCHEMA {schema}"))
-                .await
-                .unwrap();
-            let separator = if target.contains('?') { '&' } else { '?' };
-            let url = format!("{target}{separator}options=-csearch_path%3D{schema}");
-            measure("PostgreSQL", &url, args.events).await;
-            admin
-                .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
-                .await
-                .unwrap();
+            let schema = common::Schema::create(target, "kyc_inbox_scrape").await;
+            measure("PostgreSQL", &schema.url, args.events).await;
+            schema.drop_now().await;
         }
     }
 }

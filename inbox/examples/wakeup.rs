@@ -17,6 +17,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+mod common;
+
 use bytes::Bytes;
 use clap::Parser;
 use http_body_util::{BodyExt, Full};
@@ -90,17 +92,8 @@ async fn main() {
         return;
     }
 
-    let schema = format!("kyc_inbox_wakeup_{}", std::process::id());
-    let (admin, connection) = tokio_postgres::connect(&args.target, tokio_postgres::NoTls)
-        .await
-        .expect("connecting to PostgreSQL");
-    tokio::spawn(connection);
-    admin
-        .batch_execute(&format!("CREATE SCHEMA {schema}"))
-        .await
-        .unwrap();
-    let separator = if args.target.contains('?') { '&' } else { '?' };
-    let url = format!("{}{separator}options=-csearch_path%3D{schema}", args.target);
+    let schema = common::Schema::create(&args.target, "kyc_inbox_wakeup").await;
+    let url = schema.url.clone();
     let inbox = Inbox::open(&url).await.expect("opening the inbox");
 
     let addr = std::net::TcpListener::bind("127.0.0.1:0")
@@ -192,8 +185,5 @@ async fn main() {
         latencies.last().unwrap().as_secs_f64() * 1e3,
     );
     drop(inbox);
-    admin
-        .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
-        .await
-        .unwrap();
+    schema.drop_now().await;
 }
