@@ -903,9 +903,13 @@ async fn run_writer(client: Client, url: String, mut jobs: mpsc::Receiver<Job>) 
         match write_with_retries(&mut client, &url, &group).await {
             Ok(answers) => {
                 crate::metrics::group_committed("postgres", rows, started.elapsed());
+                for (job, answer) in group.into_iter().zip(answers) {
+                    let _ = job.reply.send(answer.map_err(Error::CommitFailed));
+                }
                 // The tallies' changes are folded by whoever reads them; fold
-                // them here too now and then, so that an inbox nobody scrapes
-                // does not keep them all.
+                // them here too now and then (after answering: the group's
+                // deliveries do not wait for it), so that an inbox nobody
+                // scrapes does not keep them all.
                 groups_since_fold += 1;
                 if groups_since_fold >= FOLD_EVERY_GROUPS {
                     groups_since_fold = 0;
@@ -920,9 +924,6 @@ async fn run_writer(client: Client, url: String, mut jobs: mpsc::Receiver<Job>) 
                             Err(_) => tracing::warn!("folding the tallies timed out"),
                         }
                     }
-                }
-                for (job, answer) in group.into_iter().zip(answers) {
-                    let _ = job.reply.send(answer.map_err(Error::CommitFailed));
                 }
             }
             Err(error) => {
