@@ -172,8 +172,9 @@ impl Error {
                 Some(code) if code.starts_with("23") => "constraint",
                 Some(code) if code.starts_with("08") || code.starts_with("57P") => "connection",
                 Some(_) => "other",
-                None if source.is_closed() || source.as_db_error().is_none() => "connection",
-                None => "other",
+                // No SQLSTATE: the server sent no error, so the call failed
+                // on the way (I/O, TLS, a closed connection, the protocol).
+                None => "connection",
             };
             crate::metrics::database_error("postgres", kind);
             Error::Postgres { context, source }
