@@ -208,17 +208,27 @@ pub(crate) fn commit_group(
     group
 }
 
+/// `url`'s scheme and `://...`: nothing after the scheme (a password) is
+/// repeated in an error.
+fn scheme_only(url: &str) -> String {
+    format!("{}://...", url.split("://").next().unwrap_or_default())
+}
+
+/// The error for a URL whose driver this build lacks (cargo feature
+/// `feature`).
+#[cfg(not(all(feature = "sqlite", feature = "postgres")))]
+fn not_built(url: &str, feature: &str) -> Error {
+    Error::Url {
+        url: scheme_only(url),
+        reason: format!(
+            "this build of kyc-webhooks-inbox has no {feature} support (cargo feature `{feature}`)"
+        ),
+    }
+}
+
 impl Backend {
     /// Opens the backend that `url` names and applies the migrations.
     pub(crate) async fn open(url: &str) -> Result<Backend> {
-        let unbuilt = |feature: &str| {
-            Error::Url {
-            url: url.split("://").next().unwrap_or_default().to_owned() + "://...",
-            reason: format!(
-                "this build of kyc-webhooks-inbox has no {feature} support (cargo feature `{feature}`)"
-            ),
-        }
-        };
         if let Some(path) = url.strip_prefix("sqlite://") {
             if path.is_empty() {
                 return Err(Error::Url {
@@ -236,7 +246,7 @@ impl Backend {
                 Ok(Backend::Sqlite(Arc::new(store)))
             }
             #[cfg(not(feature = "sqlite"))]
-            Err(unbuilt("sqlite"))
+            Err(not_built(url, "sqlite"))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             #[cfg(feature = "postgres")]
             {
@@ -245,13 +255,11 @@ impl Backend {
                 )))
             }
             #[cfg(not(feature = "postgres"))]
-            Err(unbuilt("postgres"))
+            Err(not_built(url, "postgres"))
         } else {
-            let _ = unbuilt;
-            let scheme = url.split("://").next().unwrap_or_default();
             Err(Error::Url {
                 url: if url.contains("://") {
-                    format!("{scheme}://...")
+                    scheme_only(url)
                 } else {
                     url.to_owned()
                 },
