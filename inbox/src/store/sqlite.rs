@@ -484,29 +484,24 @@ impl Sqlite {
         dead_letters: Option<DateTime<Utc>>,
     ) -> Result<(u64, u64)> {
         self.with_conn(move |conn| {
-            let context = "counting what a prune would remove";
-            let events: i64 = match done {
-                None => 0,
-                Some(cutoff) => conn
-                    .query_row(
-                        "SELECT COUNT(*) FROM inbox_events
-                         WHERE state = 'done' AND pruned_at IS NULL AND finished_at < ?1",
-                        [cutoff.timestamp_millis()],
-                        |row| row.get(0),
-                    )
-                    .map_err(Error::sqlite(context))?,
+            // The rows before `cutoff` that `sql` counts (none without one).
+            let count = |sql: &str, cutoff: Option<DateTime<Utc>>| -> Result<u64> {
+                let Some(cutoff) = cutoff else { return Ok(0) };
+                conn.query_row(sql, [cutoff.timestamp_millis()], |row| row.get::<_, i64>(0))
+                    .map(|n| n.max(0) as u64)
+                    .map_err(Error::sqlite("counting what a prune would remove"))
             };
-            let dead: i64 = match dead_letters {
-                None => 0,
-                Some(cutoff) => conn
-                    .query_row(
-                        "SELECT COUNT(*) FROM inbox_dead_letters WHERE received_at < ?1",
-                        [cutoff.timestamp_millis()],
-                        |row| row.get(0),
-                    )
-                    .map_err(Error::sqlite(context))?,
-            };
-            Ok((events as u64, dead as u64))
+            Ok((
+                count(
+                    "SELECT COUNT(*) FROM inbox_events
+                     WHERE state = 'done' AND pruned_at IS NULL AND finished_at < ?1",
+                    done,
+                )?,
+                count(
+                    "SELECT COUNT(*) FROM inbox_dead_letters WHERE received_at < ?1",
+                    dead_letters,
+                )?,
+            ))
         })
         .await
     }
